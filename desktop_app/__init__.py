@@ -1,0 +1,1 @@
+"""PhotoAtlas desktop application: a thin PySide6 shell over the engine (see engine.Library)."""

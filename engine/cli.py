@@ -1,0 +1,195 @@
+"""The command line of the engine (`photoatlas COMMAND`, also `python -m engine COMMAND`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine import __version__
+from engine.cli_progress import BarProgress
+from engine.errors import Cancelled, PhotoAtlasError
+from engine.paths import display
+
+if TYPE_CHECKING:  # the library (and its heavy imports) loads only when a command runs
+    from engine.library import Library
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="photoatlas",
+        description="PhotoAtlas: organise a photo library into albums with CLIP. Originals are never modified.",
+    )
+    parser.add_argument("--version", action="version", version=f"PhotoAtlas {__version__}")
+    parser.add_argument(
+        "--library",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the library's folder (catalog, settings, thumbnails); default: the platform's user data folder",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    index = commands.add_parser("index", help="add photo folders and catalog, thumbnail and embed their photos")
+    index.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="folders to add and scan (default: rescan the library's folders)",
+    )
+    index.add_argument("--model", help="open_clip architecture, e.g. ViT-B-32 (remembered by the library)")
+    index.add_argument("--pretrained", help="pretrained tag (downloaded once) or a local checkpoint file")
+    index.add_argument("--model-config", help="JSON config registering a custom open_clip architecture")
+    index.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="where the model runs")
+    index.add_argument(
+        "--offline",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="never download model weights (remembered)",
+    )
+    index.add_argument(
+        "--no-embed",
+        action="store_true",
+        help="catalog and thumbnail only, without the CLIP model (embed later with index)",
+    )
+    index.add_argument("--batch-size", type=int, help="images per model call (default: by device)")
+    index.add_argument("--workers", type=int, help="parallel decoding threads (default: CPU count)")
+    index.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    photos = commands.add_parser("photos", help="list the photos of the library")
+    photos.add_argument("--json", action="store_true", help="print a JSON array")
+
+    status = commands.add_parser("status", help="summarise the library")
+    status.add_argument("--json", action="store_true", help="print a JSON object")
+
+    skipped = commands.add_parser("skipped", help="list files that were not cataloged, with the reason")
+    skipped.add_argument("--json", action="store_true", help="print a JSON array")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # the `photoatlas` launcher opens the window instead when it is installed
+        parser.print_help()
+        return 0
+    try:
+        from engine.library import Library
+
+        with Library(args.library) as library:
+            return COMMANDS[args.command](library, args)
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print(
+            "\nphotoatlas: interrupted; finished work is saved. Run the same command again to continue.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except Cancelled as exc:
+        print(f"photoatlas: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except PhotoAtlasError as exc:
+        print(f"photoatlas: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _cmd_index(library: Library, args: argparse.Namespace) -> int:
+    if args.model or args.pretrained or args.model_config:
+        library.set_model(args.model, args.pretrained, args.model_config)
+    changes = {
+        k: v
+        for k, v in {
+            "device": args.device,
+            "offline": args.offline,
+            "batch_size": args.batch_size,
+            "decode_workers": args.workers,
+        }.items()
+        if v is not None
+    }
+    if changes:
+        library.update_settings(library.settings.replace(**changes))
+    progress = BarProgress(enabled=False if args.no_progress else None)
+    try:
+        summary = library.index(args.paths, embed=not args.no_embed, progress=progress)
+    finally:
+        progress.close()
+    for line in summary.lines():
+        print(line)
+    return 0
+
+
+def _cmd_photos(library: Library, args: argparse.Namespace) -> int:
+    rows = library.photos()
+    if args.json:
+        out = [
+            {
+                "id": r.id,
+                "path": display(r.path),
+                "hash": r.hash,
+                "taken_at": r.taken_at,
+                "width": r.width,
+                "height": r.height,
+                "embedded": r.embedded,
+                "album": None,
+            }
+            for r in rows
+        ]
+        json.dump(out, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    for r in rows:
+        mark = " " if r.embedded else "*"
+        print(f"{r.id:>7} {mark} {r.taken_at or '-':<25} {r.width:>5}×{r.height:<5} {display(r.path)}")
+    if any(not r.embedded for r in rows):
+        print("(* not embedded yet)")
+    return 0
+
+
+def _cmd_status(library: Library, args: argparse.Namespace) -> int:
+    status = library.status()
+    if args.json:
+        data = dict(status.__dict__)
+        data["model"] = dict(status.model.__dict__)
+        json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    print(f"Library:     {status.directory}")
+    print(f"Folders:     {', '.join(status.roots) if status.roots else '(none yet: photoatlas index FOLDER)'}")
+    print(f"Photos:      {status.photos} ({status.embedded} embedded)")
+    print(
+        f"Skipped:     {sum(status.skipped.values())}"
+        + (f" ({', '.join(f'{n} {r}' for r, n in sorted(status.skipped.items()))})" if status.skipped else "")
+    )
+    print(f"Model:       {status.model.name} / {display(status.model.pretrained)}")
+    print(f"Disk:        catalog {status.catalog_bytes / 1e6:.1f} MB, thumbnails {status.thumbnail_bytes / 1e6:.1f} MB")
+    return 0
+
+
+def _cmd_skipped(library: Library, args: argparse.Namespace) -> int:
+    from engine.skip_reasons import Skip
+
+    rows = library.catalog.skipped()
+    if args.json:
+        json.dump([{"path": display(p), "reason": r, "detail": d} for p, r, d in rows], sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    for path, reason, detail in rows:
+        print(f"{display(path)}: {Skip(reason, detail).describe()}")
+    return 0
+
+
+COMMANDS = {"index": _cmd_index, "photos": _cmd_photos, "status": _cmd_status, "skipped": _cmd_skipped}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

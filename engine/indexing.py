@@ -1,0 +1,309 @@
+"""Indexing: list the roots, read and decode new or changed files in parallel, embed them in batches,
+and commit each batch to the catalog in one transaction.
+
+Work is committed batch by batch, a photo together with its embedding, so a crash, Ctrl-C or kill at
+any moment leaves a consistent catalog and the next run picks up where this one stopped: files already
+committed are unchanged (same size and mtime) and are not read again.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.catalog import Catalog, FileState
+from engine.decode import DecodedPhoto, DecodeOptions, DecodeResult, SkippedFile, decode_file
+from engine.embedder import Embedder
+from engine.errors import Cancelled
+from engine.paths import display, to_db
+from engine.progress import NullProgress, ProgressReporter
+from engine.scan import ListedFile, RootListing, list_root
+from engine.settings import LibrarySettings
+from engine.skip_reasons import REASONS
+from engine.thumbnails import ThumbnailCache
+
+# Commit at least this often when no embedding batch forces it, so progress survives a kill.
+COMMIT_EVERY_S = 2.0
+COMMIT_EVERY_ITEMS = 256
+
+
+@dataclass
+class IndexSummary:
+    """What one indexing run did."""
+
+    added: int = 0
+    updated: int = 0
+    moved: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    embedded: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    unavailable_roots: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        """The summary as short lines for people."""
+        out = [
+            f"added {self.added}, updated {self.updated}, moved {self.moved}, unchanged {self.unchanged}, "
+            f"removed {self.removed}; embedded {self.embedded} in {self.seconds:.1f} s"
+        ]
+        if self.skipped:
+            out.append(f"skipped {sum(self.skipped.values())}:")
+            out.extend(f"  {count} × {REASONS.get(reason, reason)}" for reason, count in self.skipped.most_common())
+        out.extend(f"root not available (unmounted or missing), its photos kept: {r}" for r in self.unavailable_roots)
+        return out
+
+
+@dataclass(frozen=True)
+class _WorkItem:
+    root_id: int
+    file: ListedFile
+    known: FileState | None
+
+
+class Indexer:
+    """One indexing run over some roots of a library.
+
+    Args:
+        load_model: loads the CLIP model and returns it with its catalog id; None catalogs without embedding.
+        model_id: the catalog id the model is expected to have (None if nothing was embedded with it yet),
+            used to tell which unchanged photos still need an embedding before the model is loaded.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        thumbnails: ThumbnailCache,
+        settings: LibrarySettings,
+        load_model: Callable[[], tuple[Embedder, int]] | None = None,
+        model_id: int | None = None,
+        exclude: Sequence[Path] = (),
+        progress: ProgressReporter | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.thumbnails = thumbnails
+        self.settings = settings
+        # The model loads only when some photo needs embedding, so a rescan of an unchanged library is quick.
+        self._load_model = load_model
+        self.embedder: Embedder | None = None
+        self.model_id = model_id
+        self.exclude = list(exclude)
+        self.progress = progress or NullProgress()
+        self.summary = IndexSummary()
+        self._gone_by_hash: dict[str, list[int]] = {}
+        self._gone: dict[int, bytes] = {}
+        self._scanned_roots: list[int] = []
+
+    # -- planning --------------------------------------------------------------------------------
+
+    def _plan(self, roots: Sequence[Path]) -> list[_WorkItem]:
+        self.progress.phase("Listing folders")
+        complete = self._complete_hashes()
+        work: list[_WorkItem] = []
+        for root in roots:
+            root_id = self.catalog.add_root(to_db(root))
+            listing = list_root(root, exclude=self.exclude, progress=self.progress)
+            if not listing.available:
+                self.summary.unavailable_roots.append(display(root))
+                continue
+            self._scanned_roots.append(root_id)
+            work.extend(self._plan_root(root_id, listing, complete))
+        return work
+
+    def _complete_hashes(self) -> set[str]:
+        """Contents needing no work; when embedding with a model never used before, that is none."""
+        if self._load_model is not None and self.model_id is None:
+            return set()
+        return self.catalog.complete_hashes(self.model_id)
+
+    def _plan_root(self, root_id: int, listing: RootListing, complete: set[str]) -> list[_WorkItem]:
+        photos = self.catalog.photo_states(root_id)
+        skipped = self.catalog.skipped_states(root_id)
+        listed: set[bytes] = set()
+        work = []
+        for item in listing.files:
+            key = to_db(item.path)
+            listed.add(key)
+            state = photos.get(key)
+            same_file = state is not None and (state.size, state.mtime_ns) == (item.size, item.mtime_ns)
+            if same_file and state is not None and state.hash in complete:
+                self.summary.unchanged += 1
+                continue
+            old_skip = skipped.get(key)
+            if (
+                state is None
+                and old_skip
+                and old_skip.permanent
+                and (old_skip.size, old_skip.mtime_ns) == (item.size, item.mtime_ns)
+            ):
+                self.summary.skipped[old_skip.reason] += 1  # same bad file as before: not read again
+                continue
+            work.append(_WorkItem(root_id, item, state))
+        with self.catalog.transaction():
+            problem_paths = set()
+            for path, skip in listing.problems:
+                problem_paths.add(to_db(path))
+                self.catalog.record_skipped(root_id, to_db(path), skip.reason, skip.detail, 0, 0, skip.permanent)
+                self.summary.skipped[skip.reason] += 1
+            stale = [
+                p
+                for p in skipped
+                if p not in listed and p not in problem_paths and not listing.is_under_unlisted(Path(os.fsdecode(p)))
+            ]
+            self.catalog.forget_skipped(stale)
+        for key, state in photos.items():
+            if key not in listed and not listing.is_under_unlisted(Path(os.fsdecode(key))):
+                self._gone[state.id] = key
+                self._gone_by_hash.setdefault(state.hash or "", []).append(state.id)
+        return work
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def run(self, roots: Sequence[Path]) -> IndexSummary:
+        """Index `roots`; raises `Cancelled` (after committing finished work) when cancelled."""
+        started = time.monotonic()
+        work = self._plan(roots)
+        if self._load_model is None:
+            self.progress.phase("Indexing photos", len(work))
+        try:
+            self._process(work)
+        finally:
+            self.summary.seconds = time.monotonic() - started
+        with self.catalog.transaction():
+            self.summary.removed = self.catalog.delete_photos(self._gone)
+        for root_id in self._scanned_roots:
+            self.catalog.mark_root_scanned(root_id)
+        self.summary.seconds = time.monotonic() - started
+        return self.summary
+
+    def _decode_options(self) -> DecodeOptions:
+        embedder = self.embedder
+        return DecodeOptions(
+            thumbnail_size=self.settings.thumbnail_size,
+            model_input_size=embedder.image_size if embedder else 0,
+            preprocess=embedder.preprocess if embedder else None,
+            max_pixels=int(self.settings.max_megapixels * 1_000_000),
+        )
+
+    def _process(self, work: list[_WorkItem]) -> None:
+        if not work:
+            return
+        if self._load_model is not None:
+            self.progress.phase(f"Loading the CLIP model ({self.settings.model.name})")
+            self.embedder, self.model_id = self._load_model()
+            self.progress.phase("Indexing photos", len(work))
+        options = self._decode_options()
+        complete = frozenset(self._complete_hashes())
+        workers = self.settings.decode_workers or min(16, os.cpu_count() or 2)
+        batch_size = self.settings.batch_size or (self.embedder.default_batch_size() if self.embedder else 64)
+        decode: Callable[[Path], DecodeResult] = lambda path: decode_file(  # noqa: E731
+            path, options, self.thumbnails.write, complete
+        )
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photoatlas-decode")
+        window: deque[tuple[_WorkItem, Future[DecodeResult]]] = deque()
+        to_embed: list[tuple[_WorkItem, DecodedPhoto]] = []
+        to_write: list[tuple[_WorkItem, DecodeResult]] = []
+        last_commit = time.monotonic()
+        queue = iter(work)
+        try:
+            # Keep two batches' worth of decodes in flight so the model never waits on JPEG decoding.
+            for item in queue:
+                window.append((item, pool.submit(decode, item.file.path)))
+                if len(window) >= 2 * batch_size + workers:
+                    break
+            while window:
+                item, future = window.popleft()
+                result = future.result()
+                next_item = next(queue, None)
+                if next_item is not None:
+                    window.append((next_item, pool.submit(decode, next_item.file.path)))
+                if isinstance(result, DecodedPhoto) and self.embedder is not None:
+                    to_embed.append((item, result))
+                else:
+                    to_write.append((item, result))
+                self.progress.advance(1)
+                due = time.monotonic() - last_commit > COMMIT_EVERY_S or len(to_write) >= COMMIT_EVERY_ITEMS
+                if len(to_embed) >= batch_size or (due and not to_embed):
+                    self._flush(to_embed, to_write)
+                    last_commit = time.monotonic()
+                if self.progress.is_cancelled():
+                    self._flush(to_embed, to_write)
+                    raise Cancelled("indexing cancelled; finished photos are saved, run it again to continue")
+            self._flush(to_embed, to_write)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _flush(
+        self, to_embed: list[tuple[_WorkItem, DecodedPhoto]], to_write: list[tuple[_WorkItem, DecodeResult]]
+    ) -> None:
+        vectors = self.embedder.embed_images([d.model_input for _, d in to_embed]) if to_embed and self.embedder else []
+        with self.catalog.transaction():
+            for item, result in [*to_write, *to_embed]:
+                self._write(item, result)
+            if to_embed and self.model_id is not None:
+                self.catalog.put_embeddings(
+                    self.model_id, ((d.hash, v) for (_, d), v in zip(to_embed, vectors, strict=True))
+                )
+                self.summary.embedded += len(to_embed)
+        to_embed.clear()
+        to_write.clear()
+
+    def _write(self, item: _WorkItem, result: DecodeResult) -> None:
+        catalog, root_id, key = self.catalog, item.root_id, to_db(item.file.path)
+        if isinstance(result, SkippedFile):
+            size = result.size or item.file.size
+            mtime = result.mtime_ns or item.file.mtime_ns
+            catalog.record_skipped(
+                root_id, key, result.skip.reason, result.skip.detail, size, mtime, result.skip.permanent
+            )
+            self.summary.skipped[result.skip.reason] += 1
+            return
+        meta = result.meta if isinstance(result, DecodedPhoto) else None
+        if isinstance(result, DecodedPhoto) and result.thumbnail_relpath and result.thumbnail_size:
+            catalog.put_thumbnail(result.hash, result.thumbnail_relpath, *result.thumbnail_size)
+        known = item.known
+        if known is not None:
+            catalog.update_photo(
+                known.id,
+                root_id=root_id,
+                path=key,
+                size=result.size,
+                mtime_ns=result.mtime_ns,
+                hash_=result.hash,
+                meta=meta,
+            )
+            if known.hash == result.hash:
+                self.summary.unchanged += 1
+            else:
+                self.summary.updated += 1
+            return
+        moved_from = self._gone_by_hash.get(result.hash)
+        if moved_from:
+            photo_id = moved_from.pop()
+            del self._gone[photo_id]
+            catalog.update_photo(
+                photo_id,
+                root_id=root_id,
+                path=key,
+                size=result.size,
+                mtime_ns=result.mtime_ns,
+                hash_=result.hash,
+                meta=meta,
+            )
+            self.summary.moved += 1
+            return
+        if meta is None:
+            meta = catalog.meta_for_hash(result.hash)
+        if meta is None:  # content known but its only photo row is gone: decode it after all
+            redone = decode_file(item.file.path, self._decode_options(), self.thumbnails.write)
+            if not isinstance(redone, DecodedPhoto):
+                self._write(item, redone)
+                return
+            meta = redone.meta
+        catalog.insert_photo(root_id, key, result.size, result.mtime_ns, result.hash, meta)
+        self.summary.added += 1

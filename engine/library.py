@@ -1,0 +1,208 @@
+"""`Library`: the engine's facade. One library = one folder holding its catalog, settings and caches."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.catalog import CATALOG_FILE, Catalog, PhotoRow
+from engine.embedder import Embedder, load_embedder
+from engine.errors import InvalidInputError
+from engine.indexing import Indexer, IndexSummary
+from engine.paths import default_library_dir, display, from_db, model_cache_dir
+from engine.progress import ProgressReporter
+from engine.settings import LibrarySettings, ModelSpec
+from engine.thumbnails import ThumbnailCache
+
+META_MODEL_KEY = "model_key"
+META_MODEL_SPEC = "model_spec"
+
+
+def _spec_fingerprint(spec: ModelSpec) -> str:
+    """The spec with the size and mtime of its files: equal fingerprints mean the stored model key holds."""
+    data: dict[str, object] = dataclasses.asdict(spec)
+    for field in ("pretrained", "config"):
+        value = data[field]
+        if isinstance(value, str) and (field == "config" or spec.pretrained_is_file) and Path(value).is_file():
+            stat = Path(value).stat()
+            data[field + "_stat"] = [stat.st_size, stat.st_mtime_ns]
+    return json.dumps(data, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class LibraryStatus:
+    """A summary of a library for `photoatlas status` and the window's status bar."""
+
+    directory: str
+    roots: list[str]
+    photos: int
+    embedded: int
+    skipped: dict[str, int]
+    model: ModelSpec
+    model_key: str | None
+    catalog_bytes: int
+    thumbnail_bytes: int
+
+
+class Library:
+    """A photo library: its catalog, settings, thumbnails and model.
+
+    Args:
+        directory: where the library keeps its files; the platform's user data folder by default.
+    """
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = (directory or default_library_dir()).expanduser().resolve()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.catalog = Catalog(self.directory / CATALOG_FILE)
+        self.thumbnails = ThumbnailCache(self.directory / "thumbnails")
+        self._settings = LibrarySettings.load(self.directory)
+        self._embedder: Embedder | None = None
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- settings and model ----------------------------------------------------------------------
+
+    @property
+    def settings(self) -> LibrarySettings:
+        return self._settings
+
+    def update_settings(self, settings: LibrarySettings) -> None:
+        """Save new settings; a different model or device is loaded on next use."""
+        if (settings.model, settings.device) != (self._settings.model, self._settings.device):
+            self._embedder = None
+        self._settings = settings
+        settings.save(self.directory)
+
+    def set_model(self, name: str | None = None, pretrained: str | None = None, config: str | None = None) -> ModelSpec:
+        """Choose the CLIP model for this library; later commands reuse it without repeating options.
+
+        Args:
+            name: open_clip architecture name; defaults to the config file's name, else the current one.
+            pretrained: pretrained tag or checkpoint file; may be left out only when `name` is unchanged.
+            config: JSON config registering a custom architecture; copied into the library, so the
+                library keeps working when the original file moves.
+        """
+        current = self._settings.model
+        if config is not None and not Path(config).is_file():
+            raise InvalidInputError(f"the model config file {config} does not exist")
+        name = name or (Path(config).stem if config else current.name)
+        same_model = name == current.name
+        if pretrained is None and not same_model:
+            raise InvalidInputError(f"choose the weights of {name} with --pretrained TAG or --pretrained FILE")
+        spec = ModelSpec(
+            name=name,
+            pretrained=pretrained or current.pretrained,
+            config=config if config is not None else (current.config if same_model else None),
+        ).resolved()
+        if config is not None:
+            copy = self.directory / "models" / f"{name}.json"
+            copy.parent.mkdir(exist_ok=True)
+            if Path(config).resolve() != copy:
+                shutil.copyfile(config, copy)
+            spec = ModelSpec(spec.name, spec.pretrained, str(copy))
+        if spec != current:
+            self.update_settings(self._settings.replace(model=spec))
+        return spec
+
+    def embedder(self) -> Embedder:
+        """The library's CLIP model, loaded on first use (raises `ModelUnavailableError`)."""
+        if self._embedder is None:
+            self._embedder = load_embedder(
+                self._settings.model, self._settings.device, self._settings.offline, model_cache_dir()
+            )
+        return self._embedder
+
+    def model_id(self) -> int | None:
+        """The catalog id of the library's current model, if anything was embedded with it."""
+        if self._embedder is not None:
+            return self.catalog.find_model_id(self._embedder.key)
+        # The key of the spec last indexed with is stored, so that listing photos never re-hashes a
+        # checkpoint file of hundreds of MB just to learn which embeddings count.
+        if self.catalog.get_meta(META_MODEL_SPEC) != _spec_fingerprint(self._settings.model):
+            return None
+        key = self.catalog.get_meta(META_MODEL_KEY)
+        return self.catalog.find_model_id(key) if key else None
+
+    # -- verbs -----------------------------------------------------------------------------------
+
+    def index(
+        self, paths: Sequence[Path] = (), *, embed: bool = True, progress: ProgressReporter | None = None
+    ) -> IndexSummary:
+        """Scan folders (added as roots) and catalog, thumbnail and embed their photos.
+
+        Args:
+            paths: folders to add and scan; with none, every known root is rescanned.
+            embed: also compute CLIP embeddings (needs the model); False catalogs and thumbnails only.
+            progress: progress and cancellation.
+        """
+        roots = [Path(p).expanduser().resolve() for p in paths]
+        for root in roots:
+            if root.is_relative_to(self.directory):
+                raise InvalidInputError(f"{display(root)} is inside the library's own data folder")
+        if not roots:
+            roots = [from_db(raw) for _, raw in self.catalog.roots()]
+            if not roots:
+                raise InvalidInputError("no photo folders yet: name one, e.g. photoatlas index ~/Pictures")
+        for root in roots:
+            if not root.exists():
+                continue  # reported in the summary as unavailable; its photos are kept
+            if not root.is_dir():
+                raise InvalidInputError(f"{display(root)} is not a folder")
+        indexer = Indexer(
+            self.catalog,
+            self.thumbnails,
+            self._settings,
+            self._load_model_for_indexing if embed else None,
+            self.model_id() if embed else None,
+            exclude=[self.directory],
+            progress=progress,
+        )
+        return indexer.run(roots)
+
+    def _load_model_for_indexing(self) -> tuple[Embedder, int]:
+        embedder = self.embedder()
+        model_id = self.catalog.model_id(embedder.key, embedder.dim)
+        self.catalog.set_meta(META_MODEL_KEY, embedder.key)
+        self.catalog.set_meta(META_MODEL_SPEC, _spec_fingerprint(self._settings.model))
+        return embedder, model_id
+
+    def photos(self) -> list[PhotoRow]:
+        """Every photo in the catalog; `embedded` refers to the library's current model."""
+        return self.catalog.photos(self.model_id())
+
+    def embeddings(self) -> tuple[list[int], object]:
+        """Photo ids and their embeddings under the current model (rows aligned)."""
+        model_id = self.model_id()
+        if model_id is None:
+            raise InvalidInputError("nothing is embedded yet: run photoatlas index first")
+        ids, vectors = self.catalog.embeddings(model_id)
+        return ids.tolist(), vectors
+
+    def status(self) -> LibraryStatus:
+        photos = self.photos()
+        skipped = Counter(reason for _, reason, _ in self.catalog.skipped())
+        catalog_bytes = sum(p.stat().st_size for p in self.directory.glob(CATALOG_FILE + "*"))
+        return LibraryStatus(
+            directory=str(self.directory),
+            roots=[display(raw) for _, raw in self.catalog.roots()],
+            photos=len(photos),
+            embedded=sum(p.embedded for p in photos),
+            skipped=dict(skipped),
+            model=self._settings.model,
+            model_key=self.catalog.get_meta(META_MODEL_KEY),
+            catalog_bytes=catalog_bytes,
+            thumbnail_bytes=self.thumbnails.size_on_disk(),
+        )

@@ -1,0 +1,99 @@
+"""Engine settings: a frozen dataclass per library, saved as TOML beside the catalog."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+DEFAULT_MODEL = "ViT-B-32"
+DEFAULT_PRETRAINED = "laion2b_s34b_b79k"
+SETTINGS_FILE = "settings.toml"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which CLIP model embeds the photos.
+
+    Attributes:
+        name: open_clip architecture name (e.g. "ViT-B-32"), or the name a custom config registers.
+        pretrained: open_clip pretrained tag (downloaded once) or the path of a local checkpoint file.
+        config: path of a JSON model config that registers a custom architecture under `name`.
+    """
+
+    name: str = DEFAULT_MODEL
+    pretrained: str = DEFAULT_PRETRAINED
+    config: str | None = None
+
+    @property
+    def pretrained_is_file(self) -> bool:
+        """True when `pretrained` names a local checkpoint rather than a tag to download."""
+        return os.sep in self.pretrained or self.pretrained.endswith((".safetensors", ".pt", ".pth", ".bin"))
+
+    def resolved(self) -> ModelSpec:
+        """The same spec with file paths made absolute, so it still works from another directory."""
+        pretrained = str(Path(self.pretrained).expanduser().resolve()) if self.pretrained_is_file else self.pretrained
+        config = str(Path(self.config).expanduser().resolve()) if self.config else None
+        return ModelSpec(self.name, pretrained, config)
+
+
+@dataclass(frozen=True)
+class LibrarySettings:
+    """Engine settings of one library.
+
+    Attributes:
+        model: the CLIP model this library is embedded with; later commands reuse it.
+        device: "auto" (CUDA, then Apple MPS, then CPU), or "cpu", "cuda", "mps".
+        batch_size: images per model call; 0 picks one for the device.
+        decode_workers: parallel decoding threads; 0 picks one from the CPU count.
+        thumbnail_size: long side of cached thumbnails, in pixels.
+        max_megapixels: largest decoded image accepted; bigger ones are skipped as decompression bombs.
+        offline: never try to download model weights.
+    """
+
+    model: ModelSpec = field(default_factory=ModelSpec)
+    device: str = "auto"
+    batch_size: int = 0
+    decode_workers: int = 0
+    thumbnail_size: int = 320
+    max_megapixels: float = 180.0
+    offline: bool = False
+
+    def replace(self, **changes: Any) -> LibrarySettings:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        # TOML has no null: leave out unset optional values.
+        data["model"] = {k: v for k, v in data["model"].items() if v is not None}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LibrarySettings:
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if isinstance(values.get("model"), dict):
+            model_known = {f.name for f in dataclasses.fields(ModelSpec)}
+            values["model"] = ModelSpec(**{k: v for k, v in values["model"].items() if k in model_known})
+        return cls(**values)
+
+    def save(self, library_dir: Path) -> None:
+        """Write the settings atomically to `library_dir/settings.toml`."""
+        target = library_dir / SETTINGS_FILE
+        tmp = target.with_suffix(".toml.tmp")
+        tmp.write_bytes(tomli_w.dumps(self.to_dict()).encode("utf-8"))
+        os.replace(tmp, target)
+
+    @classmethod
+    def load(cls, library_dir: Path) -> LibrarySettings:
+        """The saved settings of a library, or the defaults when none were saved."""
+        path = library_dir / SETTINGS_FILE
+        if not path.exists():
+            return cls()
+        return cls.from_dict(tomllib.loads(path.read_text("utf-8")))

@@ -1,0 +1,67 @@
+"""The command line: index with a progress summary, photos --json, status, skipped, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from engine.cli import main
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_index_then_photos_json_and_status(tmp_path: Path, tiny_model, make_photo, capsys) -> None:
+    photos = tmp_path / "photos"
+    make_photo(photos / "a.jpg", taken=dt.datetime(2022, 3, 4, 5, 6, 7))
+    make_photo(photos / "b.png")
+    (photos / "bad.jpg").write_bytes(b"")
+    lib = str(tmp_path / "lib")
+    code, out, _ = run(
+        capsys,
+        "--library",
+        lib,
+        "index",
+        str(photos),
+        "--model",
+        tiny_model["name"],
+        "--pretrained",
+        tiny_model["pretrained"],
+        "--model-config",
+        tiny_model["config"],
+        "--no-progress",
+    )
+    assert code == 0 and "added 2" in out and "empty file" in out
+    # The library remembers its model: no options needed any more.
+    code, out, _ = run(capsys, "--library", lib, "photos", "--json")
+    rows = json.loads(out)
+    assert code == 0 and len(rows) == 2
+    assert set(rows[0]) == {"id", "path", "hash", "taken_at", "width", "height", "embedded", "album"}
+    first = next(r for r in rows if r["path"].endswith("a.jpg"))
+    assert first["taken_at"] == "2022-03-04T05:06:07" and first["embedded"] is True and first["album"] is None
+    assert Path(first["path"]).is_absolute()
+    code, out, _ = run(capsys, "--library", lib, "status")
+    assert code == 0 and "2 (2 embedded)" in out and "1 empty" in out
+    code, out, _ = run(capsys, "--library", lib, "skipped", "--json")
+    assert json.loads(out)[0]["reason"] == "empty"
+
+
+def test_errors_are_one_clear_line(tmp_path: Path, capsys) -> None:
+    code, _, err = run(capsys, "--library", str(tmp_path / "lib"), "index")
+    assert code == 1 and err.startswith("photoatlas: error: no photo folders yet")
+    code, _, err = run(
+        capsys, "--library", str(tmp_path / "lib"), "index", str(tmp_path / "lib" / "x"), "--model", "nope"
+    )
+    assert code == 1 and "photoatlas: error:" in err and "Traceback" not in err
+
+
+def test_version(capsys) -> None:
+    try:
+        main(["--version"])
+    except SystemExit as stop:
+        assert stop.code == 0
+    assert "PhotoAtlas" in capsys.readouterr().out
