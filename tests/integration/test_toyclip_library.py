@@ -1,0 +1,67 @@
+"""End to end with the toy CLIP from ../shared: photos of one concept embed close together."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from engine.library import Library
+from engine.paths import display
+from tests.conftest import SHARED
+
+TOYCLIP = SHARED / "models" / "toyclip"
+MAKE_LIBRARY = SHARED / "toyworld" / "make_library.py"
+
+pytestmark = pytest.mark.skipif(not (TOYCLIP / "toyclip.safetensors").exists(), reason="../shared is absent")
+
+
+@pytest.fixture(scope="module")
+def toy_library(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("toy")
+    photos = root / "photos"
+    truth_json = subprocess.run(
+        [sys.executable, str(MAKE_LIBRARY), str(photos), "--per-concept", "12", "--seed", "3"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    truth = {str((photos / rel).resolve()): concept for rel, concept in json.loads(truth_json).items()}
+    library = Library(root / "lib")
+    library.set_model("toyclip", str(TOYCLIP / "toyclip.safetensors"), str(TOYCLIP / "toyclip.json"))
+    summary = library.index([photos])
+    yield library, truth, summary
+    library.close()
+
+
+def test_every_photo_is_cataloged_with_its_exif_date(toy_library) -> None:
+    library, truth, summary = toy_library
+    assert summary.added == len(truth) == 72 and summary.embedded == 72
+    rows = library.photos()
+    assert {display(r.path) for r in rows} == set(truth)
+    assert all(r.taken_at and r.taken_at.startswith(("2018", "2019", "2020", "2021", "2022", "2023")) for r in rows)
+
+
+def test_photos_of_one_concept_are_nearest_neighbours(toy_library) -> None:
+    library, truth, _ = toy_library
+    ids, vectors = library.embeddings()
+    paths = {r.id: display(r.path) for r in library.photos()}
+    concepts = np.array([truth[paths[i]] for i in ids])
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, -np.inf)
+    nearest = similarity.argmax(axis=1)
+    agreement = float((concepts[nearest] == concepts).mean())
+    assert agreement > 0.9, f"nearest-neighbour concept agreement {agreement:.2f}"
+
+
+def test_text_tower_finds_the_right_concept(toy_library) -> None:
+    library, truth, _ = toy_library
+    ids, vectors = library.embeddings()
+    paths = {r.id: display(r.path) for r in library.photos()}
+    query = library.embedder().embed_texts(["a photo of a yellow star"])[0]
+    best = np.argsort(-(vectors @ query))[:5]
+    hits = sum(truth[paths[ids[i]]] == "yellow star" for i in best)
+    assert hits >= 4
