@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from engine import __version__
 from engine.cli_progress import BarProgress
-from engine.errors import Cancelled, PhotoAtlasError
+from engine.errors import Cancelled, InvalidInputError, PhotoAtlasError
 from engine.paths import display
 
 if TYPE_CHECKING:  # the library (and its heavy imports) loads only when a command runs
@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="summarise the library")
     status.add_argument("--json", action="store_true", help="print a JSON object")
+
+    cluster = commands.add_parser("cluster", help="group the embedded photos into clusters with CPP")
+    cluster.add_argument("--k", type=int, help="number of clusters (default: chosen by coding length)")
+    cluster.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    clusters = commands.add_parser("clusters", help="list the clusters")
+    clusters.add_argument("--json", action="store_true", help="print a JSON array")
 
     skipped = commands.add_parser("skipped", help="list files that were not cataloged, with the reason")
     skipped.add_argument("--json", action="store_true", help="print a JSON array")
@@ -188,7 +195,40 @@ def _cmd_skipped(library: Library, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"index": _cmd_index, "photos": _cmd_photos, "status": _cmd_status, "skipped": _cmd_skipped}
+def _cmd_cluster(library: Library, args: argparse.Namespace) -> int:
+    if args.k is not None and args.k < 1:
+        raise InvalidInputError("--k must be at least 1")
+    progress = BarProgress(enabled=False if args.no_progress else None, unit="step")
+    try:
+        summary = library.cluster(args.k, progress=progress)
+    finally:
+        progress.close()
+    for line in summary.lines():
+        print(line)
+    return 0
+
+
+def _cmd_clusters(library: Library, args: argparse.Namespace) -> int:
+    clusters = library.clusters()
+    if args.json:
+        json.dump([{"id": c.id, "size": c.size, "members": c.members} for c in clusters], sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+    if not clusters:
+        print("No clusters yet: run photoatlas cluster")
+    for c in clusters:
+        print(f"{'Other' if c.id is None else f'cluster {c.id}':>12}: {c.size} photos")
+    return 0
+
+
+COMMANDS = {
+    "cluster": _cmd_cluster,
+    "clusters": _cmd_clusters,
+    "index": _cmd_index,
+    "photos": _cmd_photos,
+    "status": _cmd_status,
+    "skipped": _cmd_skipped,
+}
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.catalog import CATALOG_FILE, Catalog, PhotoRow
+from engine.clustering import ClusterInfo, ClusteringSummary
 from engine.embedder import Embedder, load_embedder
 from engine.errors import InvalidInputError
 from engine.indexing import Indexer, IndexSummary
@@ -190,6 +191,22 @@ class Library:
             raise InvalidInputError("nothing is embedded yet: run photoatlas index first")
         ids, vectors = self.catalog.embeddings(model_id)
         return ids.tolist(), vectors
+
+    def cluster(self, k: int | None = None, progress: ProgressReporter | None = None) -> ClusteringSummary:
+        """Group the embedded photos with CPP; k None lets the coding length choose the number of clusters."""
+        from engine.clustering import fit_and_store
+
+        ids, features = self.embeddings()
+        model_id = self.model_id()
+        assert model_id is not None  # embeddings() raised otherwise
+        device = self._settings.device
+        return fit_and_store(self.catalog, model_id, ids, features, k, device, progress)
+
+    def clusters(self) -> list[ClusterInfo]:
+        """The stored clusters, largest first, "Other" (id None) last."""
+        from engine.clustering import stored_clusters
+
+        return stored_clusters(self.catalog)
 
     def status(self) -> LibraryStatus:
         photos = self.photos()

@@ -30,6 +30,18 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE TABLE thumbnails(hash TEXT PRIMARY KEY, path TEXT NOT NULL, width INTEGER NOT NULL,"
         " height INTEGER NOT NULL, created_at REAL NOT NULL)",
     ],
+    2: [
+        # One clustering per run of `photoatlas cluster`: the k used, the whole coding-length curve (so
+        # "fewer / more albums" needs no retraining) and the fitted estimator (for new photos).
+        "CREATE TABLE clusterings(id INTEGER PRIMARY KEY, model_id INTEGER NOT NULL REFERENCES models(id),"
+        " created_at REAL NOT NULL, requested_k INTEGER, k INTEGER NOT NULL, coding_lengths TEXT NOT NULL,"
+        " estimator BLOB NOT NULL)",
+        # cluster -1 is "Other": photos that fit no cluster well.
+        "CREATE TABLE cluster_members(clustering_id INTEGER NOT NULL REFERENCES clusterings(id) ON DELETE CASCADE,"
+        " photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE, cluster INTEGER NOT NULL,"
+        " PRIMARY KEY(clustering_id, photo_id))",
+        "CREATE INDEX cluster_members_cluster ON cluster_members(clustering_id, cluster)",
+    ],
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

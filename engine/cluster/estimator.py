@@ -1,0 +1,280 @@
+"""`CPPClusterer`: rate-reduction clustering of photo features with a coding-length choice of k."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from engine.cluster.assign import SubspaceAssigner
+from engine.cluster.choose_k import KCurve, coding_length_curve, k_grid, partition_for_k
+from engine.cluster.coding_rate import EPS2
+from engine.cluster.spectral import SpectralEmbedding, spectral_embedding, symmetric_affinity
+from engine.errors import InvalidInputError, NotFittedError
+from engine.progress import ProgressReporter, check_cancelled, ensure_progress
+
+
+def resolve_device(device: str) -> str:
+    """ "auto" → cuda, then mps, then cpu; anything else is passed to torch as given."""
+    import torch
+
+    if device != "auto":
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def validate_features(x: Any, name: str = "X") -> np.ndarray:
+    """X as a C-contiguous float32 (n, D) array, or `InvalidInputError` saying what is wrong."""
+    try:
+        arr = np.asarray(x, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{name} must be a numeric array: {exc}") from exc
+    if arr.ndim != 2:
+        raise InvalidInputError(f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise InvalidInputError(f"{name} is empty (shape {arr.shape})")
+    if not np.isfinite(arr).all():
+        raise InvalidInputError(f"{name} contains NaN or infinite values")
+    return np.ascontiguousarray(arr)
+
+
+def count_distinct_rows(x: np.ndarray) -> int:
+    """Number of distinct rows, by a random projection (exact duplicates always collide; others don't)."""
+    rng = np.random.default_rng(12345)
+    keys = x.astype(np.float64) @ rng.standard_normal(x.shape[1])
+    return int(np.unique(keys).size)
+
+
+@dataclass(frozen=True)
+class _Readout:
+    """How raw partition ids of one k become album labels: a subspace assigner and an id map."""
+
+    assigner: SubspaceAssigner
+    mapping: np.ndarray  # raw id → album label, −1 for dissolved clusters
+    labels: np.ndarray  # labels of the training set
+
+
+class CPPClusterer:
+    """Cluster features (e.g. CLIP embeddings) with CPP: an MLC head, spectral read-out, coding-length k.
+
+    Args:
+        n_clusters: number of clusters, or None to choose it by minimum coding length.
+        random_state: seed of every random choice (head init, batches, sample, k-means).
+        device: "auto" (cuda → mps → cpu), or a torch device string.
+        k_max: largest k considered when choosing k (capped by n).
+        eta: Sinkhorn temperature (0.175 suits ~10 clusters; lower for many more).
+        hidden_dim, z_dim, batch_size, n_steps, warmup_steps, lr: training sizes; None picks them from n
+            (see `mlc_head.default_config`).
+        sinkhorn_iters: Sinkhorn iterations in training and read-out.
+        max_sample: read-out sample size; Π is max_sample² floats, the rest is assigned out-of-sample.
+        n_neighbors: links kept per node of the read-out graph; None keeps the dense Π.
+        n_seeds: k-means seeds per candidate k; the partition with the smallest coding length is kept.
+        min_cluster_size: clusters smaller than this dissolve into label −1 ("Other"); it is lowered to
+            n // (4k) for tiny inputs so that small data sets keep their clusters.
+        subspace_rank: principal directions per cluster for out-of-sample assignment.
+
+    Attributes (after fit):
+        labels_: (n,) album labels 0…, largest album first; −1 for "Other".
+        n_clusters_: the k used (given, or chosen).
+        coding_lengths_: {k: L(k)} for every k tried, in nats, on the read-out sample.
+    """
+
+    def __init__(
+        self,
+        n_clusters: int | None = None,
+        random_state: int | None = 0,
+        device: str = "auto",
+        *,
+        k_max: int = 60,
+        eta: float = 0.175,
+        hidden_dim: int | None = None,
+        z_dim: int | None = None,
+        batch_size: int | None = None,
+        n_steps: int | None = None,
+        warmup_steps: int | None = None,
+        lr: float | None = None,
+        sinkhorn_iters: int = 5,
+        max_sample: int = 10000,
+        n_neighbors: int | None = None,
+        n_seeds: int = 3,
+        min_cluster_size: int = 5,
+        subspace_rank: int = 8,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.random_state = random_state
+        self.device = device
+        self.k_max = k_max
+        self.eta = eta
+        self.hidden_dim = hidden_dim
+        self.z_dim = z_dim
+        self.batch_size = batch_size
+        self.n_steps = n_steps
+        self.warmup_steps = warmup_steps
+        self.lr = lr
+        self.sinkhorn_iters = sinkhorn_iters
+        self.max_sample = max_sample
+        self.n_neighbors = n_neighbors
+        self.n_seeds = n_seeds
+        self.min_cluster_size = min_cluster_size
+        self.subspace_rank = subspace_rank
+
+    # ----------------------------------------------------------------------------------------- fit
+    def fit(self, X: Any, progress: ProgressReporter | None = None) -> CPPClusterer:
+        """Train the head on X (n, D), read out clusters and, if n_clusters is None, choose k.
+
+        Raises:
+            InvalidInputError: bad X or parameters.
+            Cancelled: the progress reporter asked to stop.
+        """
+        import torch
+
+        from engine.cluster.mlc_head import default_config, encode, train_mlc
+
+        progress = ensure_progress(progress)
+        x = validate_features(X)
+        n, dim = x.shape
+        self._check_params(n)
+        n_distinct = count_distinct_rows(x)
+        if self.n_clusters is not None and self.n_clusters > n_distinct:
+            raise InvalidInputError(f"cannot form {self.n_clusters} clusters from {n_distinct} distinct points")
+        seed = int(self.random_state) if self.random_state is not None else int(np.random.default_rng().integers(2**31))
+        self.device_ = resolve_device(self.device)
+        config = default_config(
+            n,
+            dim,
+            hidden_dim=self.hidden_dim,
+            z_dim=self.z_dim,
+            batch_size=self.batch_size,
+            n_steps=self.n_steps,
+            warmup_steps=self.warmup_steps,
+            lr=self.lr,
+            eta=self.eta,
+            sinkhorn_iters=self.sinkhorn_iters,
+        )
+        self.config_ = config
+        xt = torch.from_numpy(x).to(self.device_)
+        self.head_ = train_mlc(xt, config, seed, progress)
+        check_cancelled(progress)
+
+        progress.phase("read out clusters", None)
+        z_t, c_t = encode(self.head_, xt)
+        del xt
+        z_all = z_t.cpu().numpy()
+        rng = np.random.default_rng(seed)
+        sample = np.arange(n) if n <= self.max_sample else np.sort(rng.choice(n, self.max_sample, replace=False))
+        idx = torch.from_numpy(sample).to(c_t.device)
+        embedding = self._embedding(c_t[idx], config, n_distinct, seed)
+        check_cancelled(progress)
+
+        self.n_features_in_ = dim
+        self._z_train = z_all
+        self._sample = sample
+        self._embedding_ = embedding
+        self._seeds = [seed + i for i in range(max(1, self.n_seeds))]
+        self._readouts: dict[int, _Readout] = {}
+        z_sample = z_all[sample]
+        grid = k_grid(self.k_max, len(sample), n_distinct) if self.n_clusters is None else [self.n_clusters]
+        self._curve: KCurve = coding_length_curve(embedding, z_sample, grid, self._seeds, progress, EPS2)
+        self.coding_lengths_ = dict(self._curve.lengths)
+        self.n_clusters_ = self.n_clusters if self.n_clusters is not None else self._curve.best_k()
+        self.labels_ = self._readout(self.n_clusters_).labels.copy()
+        return self
+
+    def _check_params(self, n: int) -> None:
+        k = self.n_clusters
+        if k is not None:
+            if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+                raise InvalidInputError(f"n_clusters must be a positive integer or None, got {k!r}")
+            if k > n:
+                raise InvalidInputError(f"n_clusters={k} is larger than the number of samples ({n})")
+        if self.k_max < 1 or self.max_sample < 2 or self.min_cluster_size < 1:
+            raise InvalidInputError("k_max, min_cluster_size must be ≥ 1 and max_sample ≥ 2")
+
+    def _embedding(self, codes: Any, config: Any, n_distinct: int, seed: int) -> SpectralEmbedding:
+        """Spectral embedding of the sample's Π, with enough vectors for every k the app may ask for."""
+        import torch
+
+        from engine.cluster.sinkhorn import sinkhorn_membership
+
+        m = codes.shape[0]
+        with torch.inference_mode():
+            pi = sinkhorn_membership(codes, eta=config.eta, n_iter=config.sinkhorn_iters).cpu().numpy()
+        w = symmetric_affinity(pi, self.n_neighbors)
+        del pi
+        n_vectors = max(self.n_clusters or 1, min(self.k_max, m // 2, n_distinct))
+        return spectral_embedding(w, n_vectors, seed=seed)
+
+    # ------------------------------------------------------------------------------------- read-out
+    def _effective_min_size(self, k: int) -> int:
+        return max(1, min(self.min_cluster_size, len(self._z_train) // (4 * k)))
+
+    def _readout(self, k: int) -> _Readout:
+        """Album labels of the training set for k clusters, cached; no retraining."""
+        if k in self._readouts:
+            return self._readouts[k]
+        if k in self._curve.labels:
+            sample_labels = self._curve.labels[k]
+        else:
+            if k > self._embedding_.vectors.shape[1] and self._embedding_.n_components < k:
+                raise InvalidInputError(
+                    f"k={k} is beyond the {self._embedding_.vectors.shape[1]} clusters this fit supports"
+                )
+            sample_labels, _ = partition_for_k(self._embedding_, self._z_train[self._sample], k, self._seeds)
+        z_sample = self._z_train[self._sample]
+        assigner = SubspaceAssigner(self.subspace_rank).fit(z_sample, sample_labels)
+        raw, _ = assigner.predict(self._z_train)
+        raw[self._sample] = sample_labels
+        sizes = np.bincount(raw, minlength=k)
+        min_size = self._effective_min_size(k)
+        order = np.argsort(-sizes, kind="stable")
+        kept = [int(c) for c in order if sizes[c] >= min_size]
+        if not kept:
+            kept = [int(order[0])]  # never dissolve everything into "Other"
+        mapping = np.full(k, -1, dtype=np.int64)
+        mapping[kept] = np.arange(len(kept))
+        readout = _Readout(assigner=assigner, mapping=mapping, labels=mapping[raw])
+        self._readouts[k] = readout
+        return readout
+
+    def _require_fitted(self) -> None:
+        if not hasattr(self, "labels_"):
+            raise NotFittedError("CPPClusterer is not fitted yet: call fit(X) first")
+
+    def labels_for(self, k: int) -> np.ndarray:
+        """Training-set labels for another number of albums, from the stored read-out (no retraining)."""
+        self._require_fitted()
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+            raise InvalidInputError(f"k must be a positive integer, got {k!r}")
+        if k > len(self._sample):
+            raise InvalidInputError(f"k={k} is larger than the number of samples read out")
+        return self._readout(int(k)).labels.copy()
+
+    # ------------------------------------------------------------------------------ new samples
+    def transform(self, X: Any) -> np.ndarray:
+        """The learned features Z (n, d), float32, unit rows."""
+        import torch
+
+        from engine.cluster.mlc_head import encode
+
+        self._require_fitted()
+        x = validate_features(X)
+        if x.shape[1] != self.n_features_in_:
+            raise InvalidInputError(f"X has {x.shape[1]} features, the model was fitted on {self.n_features_in_}")
+        z, _ = encode(self.head_, torch.from_numpy(x).to(self.device_))
+        return z.cpu().numpy().astype(np.float32, copy=False)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Album label (or −1) of each row of X, by nearest cluster subspace in Z."""
+        self._require_fitted()
+        readout = self._readout(self.n_clusters_)
+        raw, _ = readout.assigner.predict(self.transform(X))
+        return readout.mapping[raw]
+
+    def fit_predict(self, X: Any, progress: ProgressReporter | None = None) -> np.ndarray:
+        """`fit(X)` then `labels_`."""
+        return self.fit(X, progress).labels_.copy()

@@ -1,0 +1,164 @@
+"""The MLC head (trunk, feature head, cluster head) and its rate-reduction training (algorithms.md §2)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from engine.cluster.coding_rate import EPS2, compression_rate, expansion_rate
+from engine.cluster.sinkhorn import sinkhorn_membership
+from engine.progress import ProgressReporter, check_cancelled
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Sizes and hyper-parameters of one MLC training run."""
+
+    hidden_dim: int
+    z_dim: int
+    batch_size: int
+    n_steps: int
+    warmup_steps: int
+    lr: float
+    eta: float = 0.175
+    sinkhorn_iters: int = 5
+    gamma: float = 1.0
+    beta: float = 0.05
+    eps2: float = EPS2
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    cluster_weight_decay: float = 5e-3
+
+
+def default_config(n: int, dim: int, **overrides: object) -> TrainConfig:
+    """Sizes chosen from the library size so that small libraries train in seconds on a 2-core CPU.
+
+    The reference (h=4096, d=128, batch 1024) is sized for a GPU. The per-step cost is dominated by
+    R_c: b weighted d×d covariances, O(b²d²), so b and d are what to keep small on a CPU. A batch of
+    512 still holds dozens of samples of every album-sized cluster, and d=64 leaves each of up to
+    ~30 clusters a few dimensions of its own.
+    """
+    batch = max(2, min(512, n))
+    steps_per_epoch = math.ceil(n / batch)
+    n_steps = int(min(400, max(150, 15 * steps_per_epoch)))
+    params: dict[str, object] = {
+        "hidden_dim": 1024 if n >= 2000 else 512,
+        "z_dim": 64,
+        "batch_size": batch,
+        "n_steps": n_steps,
+        "warmup_steps": min(50, n_steps // 4),
+        "lr": 1e-3,
+    }
+    params.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig(**params)  # type: ignore[arg-type]
+
+
+class MLCHead(nn.Module):
+    """Trunk Linear(D,h)→BatchNorm→ReLU→Linear(h,h)→ReLU with two L2-normalised Linear(h,d) heads."""
+
+    def __init__(self, in_dim: int, hidden_dim: int, z_dim: int) -> None:
+        super().__init__()
+        self.trunk = nn.Sequential(
+            nn.Linear(in_dim, hidden_dim),
+            nn.BatchNorm1d(hidden_dim),
+            nn.ReLU(),
+            nn.Linear(hidden_dim, hidden_dim),
+            nn.ReLU(),
+        )
+        self.feature_head = nn.Linear(hidden_dim, z_dim)
+        self.cluster_head = nn.Linear(hidden_dim, z_dim)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features Z and cluster codes C, both (n, d) with unit rows."""
+        h = self.trunk(x)
+        return F.normalize(self.feature_head(h), dim=1), F.normalize(self.cluster_head(h), dim=1)
+
+
+def mlc_loss(z: torch.Tensor, c: torch.Tensor, config: TrainConfig) -> tuple[torch.Tensor, dict[str, float]]:
+    """−R(Z) + γ R_c(Z, Π) + (β/2)‖Π‖_F², with Π from the batch's cluster codes."""
+    pi = sinkhorn_membership(c, eta=config.eta, n_iter=config.sinkhorn_iters)
+    r = expansion_rate(z, config.eps2)
+    rc = compression_rate(z, pi, config.eps2)
+    reg = 0.5 * config.beta * (pi**2).sum()
+    loss = -r + config.gamma * rc + reg
+    return loss, {"R": float(r.detach()), "Rc": float(rc.detach())}
+
+
+def _batches(n: int, batch: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """A shuffled epoch split into nearly equal batches, so no batch is too small for BatchNorm."""
+    order = torch.randperm(n, generator=generator)
+    n_batches = max(1, n // batch)
+    return list(torch.tensor_split(order, n_batches))
+
+
+def train_mlc(
+    x: torch.Tensor,
+    config: TrainConfig,
+    seed: int,
+    progress: ProgressReporter,
+) -> MLCHead:
+    """Train an MLC head on x (n, D), already on its device; returns the head in eval mode.
+
+    The first `warmup_steps` minimise −R(Z) only; then the feature head's weights are copied into the
+    cluster head and the full objective takes over. Raises `Cancelled` between steps on request.
+    """
+    n, dim = x.shape
+    with torch.random.fork_rng(devices=[]):
+        # Weight init draws from the global generator; forking keeps the caller's stream untouched.
+        torch.manual_seed(seed)
+        head = MLCHead(dim, config.hidden_dim, config.z_dim).to(x.device)
+    generator = torch.Generator().manual_seed(seed)
+    groups = [
+        {
+            "params": [*head.trunk.parameters(), *head.feature_head.parameters()],
+            "weight_decay": config.weight_decay,
+        },
+        {"params": list(head.cluster_head.parameters()), "weight_decay": config.cluster_weight_decay},
+    ]
+    optimizer = torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum)
+    progress.phase("train cluster head", config.n_steps)
+    if n < 2:
+        head.eval()  # BatchNorm cannot train on one sample; a single photo needs no learned features
+        return head
+    head.train()
+    step = 0
+    while step < config.n_steps:
+        for idx in _batches(n, config.batch_size, generator):
+            if step >= config.n_steps:
+                break
+            check_cancelled(progress)
+            xb = x[idx.to(x.device)]
+            if step < config.warmup_steps:
+                z = F.normalize(head.feature_head(head.trunk(xb)), dim=1)
+                loss = -expansion_rate(z, config.eps2)
+            else:
+                if step == config.warmup_steps:
+                    with torch.no_grad():
+                        head.cluster_head.load_state_dict(head.feature_head.state_dict())
+                z, c = head(xb)
+                loss, _ = mlc_loss(z, c, config)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            progress.advance(1)
+    if config.warmup_steps >= config.n_steps:
+        with torch.no_grad():
+            head.cluster_head.load_state_dict(head.feature_head.state_dict())
+    head.eval()
+    return head
+
+
+@torch.inference_mode()
+def encode(head: MLCHead, x: torch.Tensor, chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
+    """Z and C for every row of x, in chunks so 100k photos never need one huge activation."""
+    zs, cs = [], []
+    for start in range(0, x.shape[0], chunk):
+        z, c = head(x[start : start + chunk])
+        zs.append(z)
+        cs.append(c)
+    return torch.cat(zs), torch.cat(cs)
