@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine import __version__
 from engine.cli_progress import BarProgress
@@ -110,6 +110,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
+def _run_with_bar(args: argparse.Namespace, unit: str, operation: Callable[[BarProgress], Any]) -> int:
+    """Run a long library operation under a progress bar, then print its summary lines."""
+    progress = BarProgress(enabled=False if args.no_progress else None, unit=unit)
+    try:
+        summary = operation(progress)
+    finally:
+        progress.close()
+    for line in summary.lines():
+        print(line)
+    return 0
+
+
 def _cmd_index(library: Library, args: argparse.Namespace) -> int:
     if args.model or args.pretrained or args.model_config:
         library.set_model(args.model, args.pretrained, args.model_config)
@@ -125,14 +137,7 @@ def _cmd_index(library: Library, args: argparse.Namespace) -> int:
     }
     if changes:
         library.update_settings(library.settings.replace(**changes))
-    progress = BarProgress(enabled=False if args.no_progress else None)
-    try:
-        summary = library.index(args.paths, embed=not args.no_embed, progress=progress)
-    finally:
-        progress.close()
-    for line in summary.lines():
-        print(line)
-    return 0
+    return _run_with_bar(args, "photo", lambda bar: library.index(args.paths, embed=not args.no_embed, progress=bar))
 
 
 def _cmd_photos(library: Library, args: argparse.Namespace) -> int:
@@ -198,14 +203,7 @@ def _cmd_skipped(library: Library, args: argparse.Namespace) -> int:
 def _cmd_cluster(library: Library, args: argparse.Namespace) -> int:
     if args.k is not None and args.k < 1:
         raise InvalidInputError("--k must be at least 1")
-    progress = BarProgress(enabled=False if args.no_progress else None, unit="step")
-    try:
-        summary = library.cluster(args.k, progress=progress)
-    finally:
-        progress.close()
-    for line in summary.lines():
-        print(line)
-    return 0
+    return _run_with_bar(args, "step", lambda bar: library.cluster(args.k, progress=bar))
 
 
 def _cmd_clusters(library: Library, args: argparse.Namespace) -> int:
