@@ -40,6 +40,11 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return {"name": TINY_MODEL, "config": str(config), "pretrained": str(checkpoint)}
 
 
+def model_options(model: dict[str, str]) -> list[str]:
+    """The `photoatlas index` options that select the tiny model."""
+    return ["--model", model["name"], "--pretrained", model["pretrained"], "--model-config", model["config"]]
+
+
 @pytest.fixture
 def library(tmp_path: Path, tiny_model: dict[str, str]):
     """An empty library in a temp folder, set to the tiny model."""

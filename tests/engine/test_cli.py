@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from engine.cli import main
+from tests.conftest import model_options
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -27,12 +28,7 @@ def test_index_then_photos_json_and_status(tmp_path: Path, tiny_model, make_phot
         lib,
         "index",
         str(photos),
-        "--model",
-        tiny_model["name"],
-        "--pretrained",
-        tiny_model["pretrained"],
-        "--model-config",
-        tiny_model["config"],
+        *model_options(tiny_model),
         "--no-progress",
     )
     assert code == 0 and "added 2" in out and "empty file" in out

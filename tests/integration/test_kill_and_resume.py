@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.conftest import model_options
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -24,12 +26,7 @@ def test_kill_during_index_then_resume(tmp_path: Path, tiny_model, make_photo) -
         make_photo(photos / f"{i // 30}" / f"p{i:03d}.jpg", size=(96, 72), color=(i * 2, 90, 255 - i * 2))
     lib = str(tmp_path / "lib")
     model = [
-        "--model",
-        tiny_model["name"],
-        "--pretrained",
-        tiny_model["pretrained"],
-        "--model-config",
-        tiny_model["config"],
+        *model_options(tiny_model),
         "--batch-size",
         "4",
         "--no-progress",
