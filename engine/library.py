@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 from collections import Counter
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from engine.catalog import CATALOG_FILE, Catalog, PhotoRow
 from engine.clustering import ClusterInfo, ClusteringSummary
-from engine.embedder import Embedder, load_embedder
+from engine.embedder import Embedder, load_embedder, model_key
 from engine.errors import InvalidInputError
 from engine.indexing import Indexer, IndexSummary
 from engine.paths import default_library_dir, display, from_db, model_cache_dir
@@ -57,8 +58,8 @@ class Library:
         directory: where the library keeps its files; the platform's user data folder by default.
     """
 
-    def __init__(self, directory: Path | None = None) -> None:
-        self.directory = (directory or default_library_dir()).expanduser().resolve()
+    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
+        self.directory = Path(directory or default_library_dir()).expanduser().resolve()
         self.directory.mkdir(parents=True, exist_ok=True)
         self.catalog = Catalog(self.directory / CATALOG_FILE)
         self.thumbnails = ThumbnailCache(self.directory / "thumbnails")
@@ -132,10 +133,17 @@ class Library:
             return self.catalog.find_model_id(self._embedder.key)
         # The key of the spec last indexed with is stored, so that listing photos never re-hashes a
         # checkpoint file of hundreds of MB just to learn which embeddings count.
-        if self.catalog.get_meta(META_MODEL_SPEC) != _spec_fingerprint(self._settings.model):
-            return None
-        key = self.catalog.get_meta(META_MODEL_KEY)
-        return self.catalog.find_model_id(key) if key else None
+        fingerprint = _spec_fingerprint(self._settings.model)
+        if self.catalog.get_meta(META_MODEL_SPEC) == fingerprint:
+            key = self.catalog.get_meta(META_MODEL_KEY)
+            return self.catalog.find_model_id(key) if key else None
+        # The spec or its files changed (a touched or copied checkpoint): hash once, without loading.
+        key = model_key(self._settings.model)
+        model_id = self.catalog.find_model_id(key)
+        if model_id is not None:
+            self.catalog.set_meta(META_MODEL_KEY, key)
+            self.catalog.set_meta(META_MODEL_SPEC, fingerprint)
+        return model_id
 
     # -- verbs -----------------------------------------------------------------------------------
 

@@ -65,3 +65,17 @@ def test_text_tower_finds_the_right_concept(toy_library) -> None:
     best = np.argsort(-(vectors @ query))[:5]
     hits = sum(truth[paths[ids[i]]] == "yellow star" for i in best)
     assert hits >= 4
+
+
+def test_clustering_finds_one_album_per_concept(toy_library) -> None:
+    library, truth, _ = toy_library
+    summary = library.cluster()
+    assert summary.k == len(set(truth.values())) == 6
+    paths = {r.id: display(r.path) for r in library.photos()}
+    majority_hits = 0
+    for info in library.clusters():
+        concepts = [truth[paths[pid]] for pid in info.members]
+        if info.id is not None:
+            majority_hits += max(concepts.count(c) for c in set(concepts))
+    purity = majority_hits / len(truth)
+    assert purity >= 0.9, f"album purity {purity:.2f}"
