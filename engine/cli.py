@@ -5,16 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine import __version__
-from engine.cli_progress import BarProgress
+from engine.cli_common import Handler, run_with_bar
 from engine.errors import Cancelled, InvalidInputError, PhotoAtlasError
 from engine.paths import display
 
 if TYPE_CHECKING:  # the library (and its heavy imports) loads only when a command runs
+    from engine.clustering import ClusterInfo
     from engine.library import Library
 
 EXIT_ERROR = 1
@@ -78,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     skipped = commands.add_parser("skipped", help="list files that were not cataloged, with the reason")
     skipped.add_argument("--json", action="store_true", help="print a JSON array")
+
+    from engine import cli_albums, cli_naming
+
+    COMMANDS.update(cli_naming.add_commands(commands))
+    COMMANDS.update(cli_albums.add_commands(commands))
     return parser
 
 
@@ -110,18 +116,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def _run_with_bar(args: argparse.Namespace, unit: str, operation: Callable[[BarProgress], Any]) -> int:
-    """Run a long library operation under a progress bar, then print its summary lines."""
-    progress = BarProgress(enabled=False if args.no_progress else None, unit=unit)
-    try:
-        summary = operation(progress)
-    finally:
-        progress.close()
-    for line in summary.lines():
-        print(line)
-    return 0
-
-
 def _cmd_index(library: Library, args: argparse.Namespace) -> int:
     if args.model or args.pretrained or args.model_config:
         library.set_model(args.model, args.pretrained, args.model_config)
@@ -137,11 +131,12 @@ def _cmd_index(library: Library, args: argparse.Namespace) -> int:
     }
     if changes:
         library.update_settings(library.settings.replace(**changes))
-    return _run_with_bar(args, "photo", lambda bar: library.index(args.paths, embed=not args.no_embed, progress=bar))
+    return run_with_bar(args, "photo", lambda bar: library.index(args.paths, embed=not args.no_embed, progress=bar))
 
 
 def _cmd_photos(library: Library, args: argparse.Namespace) -> int:
     rows = library.photos()
+    album_of = {pid: a.id for a in library.albums.albums() if a.id is not None for pid in a.members}
     if args.json:
         out = [
             {
@@ -152,7 +147,7 @@ def _cmd_photos(library: Library, args: argparse.Namespace) -> int:
                 "width": r.width,
                 "height": r.height,
                 "embedded": r.embedded,
-                "album": None,
+                "album": album_of.get(r.id),
             }
             for r in rows
         ]
@@ -203,23 +198,37 @@ def _cmd_skipped(library: Library, args: argparse.Namespace) -> int:
 def _cmd_cluster(library: Library, args: argparse.Namespace) -> int:
     if args.k is not None and args.k < 1:
         raise InvalidInputError("--k must be at least 1")
-    return _run_with_bar(args, "step", lambda bar: library.cluster(args.k, progress=bar))
+    return run_with_bar(args, "step", lambda bar: library.recluster(args.k, progress=bar))
+
+
+def _cluster_json(c: ClusterInfo) -> dict[str, object]:
+    return {
+        "id": c.id,
+        "size": c.size,
+        "members": c.members,
+        "name": c.name,
+        "confidence": None if c.confidence is None else round(c.confidence, 4),
+        "date_from": c.date_from,
+        "date_to": c.date_to,
+    }
 
 
 def _cmd_clusters(library: Library, args: argparse.Namespace) -> int:
     clusters = library.clusters()
     if args.json:
-        json.dump([{"id": c.id, "size": c.size, "members": c.members} for c in clusters], sys.stdout)
+        json.dump([_cluster_json(c) for c in clusters], sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
     if not clusters:
         print("No clusters yet: run photoatlas cluster")
     for c in clusters:
-        print(f"{'Other' if c.id is None else f'cluster {c.id}':>12}: {c.size} photos")
+        label = "Other" if c.id is None else (c.title or f"cluster {c.id}")
+        doubt = " (generic: no candidate name fits well)" if c.generic else ""
+        print(f"{c.size:>7} photos  {label}{doubt}")
     return 0
 
 
-COMMANDS = {
+COMMANDS: dict[str, Handler] = {
     "cluster": _cmd_cluster,
     "clusters": _cmd_clusters,
     "index": _cmd_index,

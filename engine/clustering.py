@@ -29,6 +29,23 @@ class ClusterInfo:
     id: int | None
     size: int
     members: list[int]
+    name: str | None = None
+    confidence: float | None = None
+    generic: bool = False
+    date_from: str | None = None  # ISO 8601 capture time of the earliest member with one
+    date_to: str | None = None
+    alternatives: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str | None:
+        """The name with its date span, e.g. "Beach · Jul 2023"; None when unnamed."""
+        if self.name is None:
+            return None
+        from engine.labeling import parse_time
+        from engine.naming import format_date_span
+
+        span = format_date_span(parse_time(self.date_from), parse_time(self.date_to))
+        return f"{self.name} · {span}" if span else self.name
 
 
 @dataclass
@@ -76,7 +93,7 @@ def fit_and_store(
     estimator = CPPClusterer(n_clusters=k, random_state=0, device=device).fit(features, progress=progress)
     labels = np.asarray(estimator.labels_, dtype=np.int64)
     curve = {int(key): float(value) for key, value in estimator.coding_lengths_.items()}
-    blob = _serialise(estimator)
+    blob = serialise_estimator(estimator)
     with catalog.transaction() as db:
         db.execute("DELETE FROM clusterings")
         cur = db.execute(
@@ -108,7 +125,26 @@ def stored_clusters(catalog: Catalog) -> list[ClusterInfo]:
     members: dict[int, list[int]] = {}
     for cluster, photo_id in rows:
         members.setdefault(cluster, []).append(photo_id)
-    clusters = [ClusterInfo(c, len(m), m) for c, m in members.items() if c >= 0]
+    names = {
+        r[0]: r[1:]
+        for r in catalog.execute(
+            "SELECT n.cluster, n.name, n.confidence, n.generic, n.date_from, n.date_to, n.alternatives"
+            " FROM cluster_names n JOIN clusterings c ON c.id = n.clustering_id"
+        )
+    }
+    clusters = []
+    for c, m in members.items():
+        if c < 0:
+            continue
+        if c in names:
+            name, confidence, generic, date_from, date_to, alternatives = names[c]
+            clusters.append(
+                ClusterInfo(
+                    c, len(m), m, name, confidence, bool(generic), date_from, date_to, tuple(json.loads(alternatives))
+                )
+            )
+        else:
+            clusters.append(ClusterInfo(c, len(m), m))
     clusters.sort(key=lambda info: (-info.size, info.id))
     if -1 in members:
         clusters.append(ClusterInfo(None, len(members[-1]), members[-1]))
@@ -127,7 +163,7 @@ def stored_estimator(catalog: Catalog) -> CPPClusterer | None:
     return torch.load(io.BytesIO(row[0]), map_location="cpu", weights_only=False)
 
 
-def _serialise(estimator: CPPClusterer) -> bytes:
+def serialise_estimator(estimator: CPPClusterer) -> bytes:
     import torch
 
     buffer = io.BytesIO()

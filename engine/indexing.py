@@ -45,6 +45,7 @@ class IndexSummary:
     skipped: Counter[str] = field(default_factory=Counter)
     unavailable_roots: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    albums: list[str] = field(default_factory=list)  # what happened to new photos' albums
 
     def lines(self) -> list[str]:
         """The summary as short lines for people."""
@@ -56,6 +57,7 @@ class IndexSummary:
             out.append(f"skipped {sum(self.skipped.values())}:")
             out.extend(f"  {count} × {REASONS.get(reason, reason)}" for reason, count in self.skipped.most_common())
         out.extend(f"root not available (unmounted or missing), its photos kept: {r}" for r in self.unavailable_roots)
+        out.extend(self.albums)
         return out
 
 

@@ -10,18 +10,28 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from engine.albums import AlbumStore
 from engine.catalog import CATALOG_FILE, Catalog, PhotoRow
-from engine.clustering import ClusterInfo, ClusteringSummary
+from engine.clustering import ClusterInfo
 from engine.embedder import Embedder, load_embedder, model_key
-from engine.errors import InvalidInputError
+from engine.errors import InvalidInputError, ModelUnavailableError
 from engine.indexing import Indexer, IndexSummary
+from engine.labeling import NamingSummary
 from engine.paths import default_library_dir, display, from_db, model_cache_dir
 from engine.progress import ProgressReporter
 from engine.settings import LibrarySettings, ModelSpec
 from engine.thumbnails import ThumbnailCache
+from engine.vocabulary import Vocabulary, VocabularyChoice, builtin_vocabulary, vocabulary_for
+
+if TYPE_CHECKING:
+    from engine.assign_new import AssignSummary
+    from engine.export import ExportSummary
+    from engine.recluster import Naming, ReclusterSummary
 
 META_MODEL_KEY = "model_key"
+_BACKGROUND_TERMS = 400
 META_MODEL_SPEC = "model_spec"
 
 
@@ -34,6 +44,23 @@ def _spec_fingerprint(spec: ModelSpec) -> str:
             stat = Path(value).stat()
             data[field + "_stat"] = [stat.st_size, stat.st_mtime_ns]
     return json.dumps(data, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """One photo found by `Library.search`."""
+
+    id: int
+    path: bytes
+    score: float
+
+
+def _background_vocabulary() -> Vocabulary:
+    """A fixed spread of built-in terms that search compares a query against, to tell a real match from
+    chance. A subset keeps the first search quick; the terms share the naming cache."""
+    full = builtin_vocabulary()
+    step = max(1, len(full.terms) // _BACKGROUND_TERMS)
+    return dataclasses.replace(full, terms=full.terms[::step])
 
 
 @dataclass(frozen=True)
@@ -179,7 +206,19 @@ class Library:
             exclude=[self.directory],
             progress=progress,
         )
-        return indexer.run(roots)
+        summary = indexer.run(roots)
+        if embed:
+            assigned = self.assign_new_photos()
+            if assigned is not None:
+                summary.albums = assigned.lines()
+        return summary
+
+    def assign_new_photos(self) -> AssignSummary | None:
+        """Put embedded photos the last clustering has not seen into their best album (or "Other")."""
+        from engine.assign_new import assign_new_photos
+
+        model_id = self.model_id()
+        return assign_new_photos(self.catalog, model_id) if model_id is not None else None
 
     def _load_model_for_indexing(self) -> tuple[Embedder, int]:
         embedder = self.embedder()
@@ -200,15 +239,105 @@ class Library:
         ids, vectors = self.catalog.embeddings(model_id)
         return ids.tolist(), vectors
 
-    def cluster(self, k: int | None = None, progress: ProgressReporter | None = None) -> ClusteringSummary:
-        """Group the embedded photos with CPP; k None lets the coding length choose the number of clusters."""
-        from engine.clustering import fit_and_store
+    def recluster(
+        self,
+        k: int | None = None,
+        *,
+        more: bool = False,
+        fewer: bool = False,
+        progress: ProgressReporter | None = None,
+    ) -> ReclusterSummary:
+        """Cluster the embedded photos with CPP and update the albums, keeping every user decision.
 
-        ids, features = self.embeddings()
+        Args:
+            k: number of clusters; None lets the coding length choose.
+            more, fewer: the next-best larger / smaller k on the stored coding-length curve.
+        """
+        from engine.recluster import choose_k, recluster
+
+        ids, _ = self.embeddings()  # raises with advice when nothing is embedded
         model_id = self.model_id()
-        assert model_id is not None  # embeddings() raised otherwise
-        device = self._settings.device
-        return fit_and_store(self.catalog, model_id, ids, features, k, device, progress)
+        assert model_id is not None and ids
+        k = choose_k(self.catalog, k, more, fewer)
+        naming = self._naming(progress)
+        summary = recluster(self.catalog, model_id, k, self._settings.device, naming, progress)
+        if naming is not None:
+            summary.naming = self.name(progress).lines()[0]
+        return summary
+
+    # `cluster` is the first re-cluster: the same verb, kept under the name of its command.
+    cluster = recluster
+
+    def _naming(self, progress: ProgressReporter | None) -> Naming | None:
+        """Text features of the vocabulary for naming, or None when the model cannot be loaded."""
+        from engine.labeling import vocabulary_features
+        from engine.recluster import Naming
+
+        try:
+            embedder = self.embedder()
+        except ModelUnavailableError:
+            return None
+        model_id = self.catalog.model_id(embedder.key, embedder.dim)
+        vocabulary = self.vocabulary()
+        features = vocabulary_features(self.catalog, embedder, model_id, vocabulary, progress)
+        return Naming(features, vocabulary.names(), vocabulary.generic, vocabulary.version)
+
+    def vocabulary_choice(self) -> VocabularyChoice:
+        """The user's edits to the candidate names (added, removed, or a list of their own)."""
+        return VocabularyChoice.load(self.directory)
+
+    def vocabulary(self) -> Vocabulary:
+        """The candidate names albums are named from."""
+        return vocabulary_for(self.vocabulary_choice())
+
+    def set_vocabulary(self, choice: VocabularyChoice) -> Vocabulary:
+        """Save the user's vocabulary edits; automatic names are recomputed by the next `name`."""
+        vocabulary = vocabulary_for(choice)
+        if len(vocabulary) == 0:
+            raise InvalidInputError("the vocabulary would be empty: add a term or run photoatlas vocab reset")
+        choice.save(self.directory)
+        return vocabulary
+
+    def name(self, progress: ProgressReporter | None = None) -> NamingSummary:
+        """Recompute automatic names (clusters and albums the user has not named) from the vocabulary."""
+        from engine.labeling import name_albums, name_and_store
+
+        embedder = self.embedder()
+        model_id = self.catalog.model_id(embedder.key, embedder.dim)
+        vocabulary = self.vocabulary()
+        summary = name_and_store(self.catalog, embedder, model_id, vocabulary, progress=progress)
+        return name_albums(self.catalog, embedder, model_id, vocabulary, summary, progress=progress)
+
+    def search(self, query: str, limit: int = 50, progress: ProgressReporter | None = None) -> list[SearchResult]:
+        """Photos matching a text query, best first; only those that match better than chance."""
+        from engine.labeling import vocabulary_features
+        from engine.search import search
+
+        query = " ".join(query.split())
+        if not query:
+            raise InvalidInputError("the search text is empty")
+        if limit < 1:
+            raise InvalidInputError("the limit must be at least 1")
+        embedder = self.embedder()
+        ids, features = self.embeddings()
+        model_id = self.catalog.model_id(embedder.key, embedder.dim)
+        query_features = embedder.embed_texts([query, f"a photo of {query}."])
+        background = vocabulary_features(self.catalog, embedder, model_id, _background_vocabulary(), progress)
+        hits = search(query_features, features, limit=limit, background_features=background)
+        paths = {row.id: row.path for row in self.catalog.photos()}
+        return [SearchResult(ids[h.index], paths[ids[h.index]], h.score) for h in hits]
+
+    @property
+    def albums(self) -> AlbumStore:
+        """Album queries and the user's actions on albums (rename, merge, move, split, pin, undo)."""
+        return AlbumStore(self.catalog)
+
+    def export_album(self, album: str | int, destination: Path, link: str | None = None) -> ExportSummary:
+        """Copy (or link) an album's originals into a folder outside the library's photo folders."""
+        from engine.export import export_album
+
+        roots = [from_db(raw) for _, raw in self.catalog.roots()]
+        return export_album(self.albums, album, Path(destination), [*roots, self.directory], link)
 
     def clusters(self) -> list[ClusterInfo]:
         """The stored clusters, largest first, "Other" (id None) last."""

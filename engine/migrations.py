@@ -42,6 +42,40 @@ MIGRATIONS: dict[int, list[str]] = {
         " PRIMARY KEY(clustering_id, photo_id))",
         "CREATE INDEX cluster_members_cluster ON cluster_members(clustering_id, cluster)",
     ],
+    3: [
+        # A vocabulary term's text embedding (its prompt ensemble, averaged), keyed by a digest of the
+        # prompts: adding one term embeds one term, and a changed template re-embeds only what it touches.
+        "CREATE TABLE term_embeddings(model_id INTEGER NOT NULL REFERENCES models(id), prompt_key TEXT NOT NULL,"
+        " vector BLOB NOT NULL, PRIMARY KEY(model_id, prompt_key))",
+        # Names of the current clustering's clusters; vocab_version tells when they are stale.
+        "CREATE TABLE cluster_names(clustering_id INTEGER NOT NULL REFERENCES clusterings(id) ON DELETE CASCADE,"
+        " cluster INTEGER NOT NULL, name TEXT NOT NULL, confidence REAL NOT NULL, generic INTEGER NOT NULL,"
+        " date_from TEXT, date_to TEXT, alternatives TEXT NOT NULL, vocab_version TEXT NOT NULL,"
+        " PRIMARY KEY(clustering_id, cluster))",
+    ],
+    4: [
+        # Albums are the user's; clusters are the machine's proposal. AUTOINCREMENT: a retired album's id
+        # is never reused, so an id the user scripted against keeps meaning one album.
+        "CREATE TABLE albums(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
+        " user_named INTEGER NOT NULL DEFAULT 0, cover_hash TEXT, cover_user INTEGER NOT NULL DEFAULT 0,"
+        " pinned INTEGER NOT NULL DEFAULT 0, merged INTEGER NOT NULL DEFAULT 0, confidence REAL,"
+        " generic INTEGER NOT NULL DEFAULT 0, alternatives TEXT NOT NULL DEFAULT '[]',"
+        " created_at REAL NOT NULL, updated_at REAL NOT NULL, retired_at REAL)",
+        # Membership by content hash: a deleted photo that comes back (same content) finds its album again,
+        # and photo ids are never part of the user's decisions. album_id NULL is "Other"; source 'user'
+        # marks a placement the user made (never changed by the machine), 'auto' one the machine made.
+        "CREATE TABLE album_members(hash TEXT PRIMARY KEY, album_id INTEGER REFERENCES albums(id),"
+        " source TEXT NOT NULL CHECK(source IN ('auto', 'user')), updated_at REAL NOT NULL)",
+        "CREATE INDEX album_members_album ON album_members(album_id)",
+        # Which album each cluster of the current clustering feeds, for assigning new photos at once.
+        "CREATE TABLE cluster_albums(clustering_id INTEGER NOT NULL REFERENCES clusterings(id) ON DELETE CASCADE,"
+        " cluster INTEGER NOT NULL, album_id INTEGER NOT NULL REFERENCES albums(id),"
+        " PRIMARY KEY(clustering_id, cluster))",
+        # The user's actions, newest last, each with what undoing it restores.
+        "CREATE TABLE album_actions(id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
+        " description TEXT NOT NULL, undo TEXT NOT NULL, created_at REAL NOT NULL,"
+        " undone INTEGER NOT NULL DEFAULT 0)",
+    ],
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

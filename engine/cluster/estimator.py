@@ -275,6 +275,26 @@ class CPPClusterer:
         raw, _ = readout.assigner.predict(self.transform(X))
         return readout.mapping[raw]
 
+    def predict_with_confidence(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Labels as `predict`, and each row's membership score in [0, 1] (the share of its learned
+        feature explained by the cluster's subspace)."""
+        self._require_fitted()
+        readout = self._readout(self.n_clusters_)
+        raw, score = readout.assigner.predict(self.transform(X))
+        return readout.mapping[raw], np.clip(score, 0.0, 1.0)
+
+    def training_confidence(self) -> np.ndarray:
+        """Membership scores of the training photos under the current k (a yardstick for new photos)."""
+        self._require_fitted()
+        _, score = self._readout(self.n_clusters_).assigner.predict(self._z_train)
+        return np.clip(score, 0.0, 1.0)
+
+    def use_k(self, k: int) -> np.ndarray:
+        """Switch to another number of albums from the stored read-out (no retraining); returns labels_."""
+        self.labels_ = self.labels_for(k)
+        self.n_clusters_ = int(k)
+        return self.labels_.copy()
+
     def fit_predict(self, X: Any, progress: ProgressReporter | None = None) -> np.ndarray:
         """`fit(X)` then `labels_`."""
         return self.fit(X, progress).labels_.copy()

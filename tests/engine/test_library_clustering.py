@@ -32,7 +32,11 @@ def test_cluster_then_clusters_json_covers_every_photo_once(indexed, capsys) -> 
     assert code == 0 and "2 clusters" in out
     code, out = run(capsys, indexed, "clusters", "--json")
     clusters = json.loads(out)
-    assert code == 0 and all(set(c) == {"id", "size", "members"} for c in clusters)
+    keys = {"id", "size", "members", "name", "confidence", "date_from", "date_to"}
+    assert code == 0 and all(set(c) == keys for c in clusters)
+    named = [c for c in clusters if c["id"] is not None]
+    assert all(c["name"] and 0 <= c["confidence"] <= 1 for c in named)
+    assert len({c["name"] for c in named}) == len(named), "names are distinct"
     members = [m for c in clusters for m in c["members"]]
     assert sorted(members) == sorted(r.id for r in indexed.photos())
     assert all(c["size"] == len(c["members"]) for c in clusters)
@@ -63,7 +67,7 @@ def test_deleted_photo_leaves_its_cluster(indexed, tmp_path: Path) -> None:
 
 
 def test_clustering_needs_embeddings_and_a_sane_k(library, indexed) -> None:
-    with pytest.raises(InvalidInputError, match="cannot make 99 clusters"):
+    with pytest.raises(InvalidInputError, match="cannot make 99 albums"):
         indexed.cluster(k=99)
 
 

@@ -1,0 +1,366 @@
+"""Albums: the user's groups of photos, built from clusters, edited by the user, never overridden by the machine.
+
+Every user action is one transaction that also records what undoing it restores, so `undo` walks back
+through the actions in order. A photo's placement is stored by content hash with its source: 'user'
+placements (moves, splits, removals, merges, and every member of a pinned album) are decisions that a
+re-cluster keeps; 'auto' placements are the machine's and may change.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from engine.catalog import Catalog
+from engine.errors import InvalidInputError
+
+MAX_NAME_LENGTH = 200
+_ALBUM_FIELDS = ("name", "user_named", "cover_hash", "cover_user", "pinned", "merged", "retired_at")
+
+
+@dataclass(frozen=True)
+class Album:
+    """One album as listed; `id` None is "Other" (photos in no album)."""
+
+    id: int | None
+    name: str
+    user_named: bool
+    pinned: bool
+    cover: int | None  # photo id
+    members: list[int]  # photo ids
+    date_from: str | None = None
+    date_to: str | None = None
+    confidence: float | None = None
+    generic: bool = False
+    alternatives: tuple[str, ...] = ()
+    user_members: int = 0  # photos the user placed here
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    @property
+    def title(self) -> str:
+        """The name with its date span ("Beach · Jul 2023"); the user's own name is shown as given."""
+        from engine.labeling import parse_time
+        from engine.naming import format_date_span
+
+        span = format_date_span(parse_time(self.date_from), parse_time(self.date_to))
+        return f"{self.name} · {span}" if span and not self.user_named else self.name
+
+
+@dataclass
+class _Undo:
+    """What one action changed, as the values to put back."""
+
+    albums: dict[int, dict[str, object]] = field(default_factory=dict)
+    members: dict[str, tuple[int | None, str] | None] = field(default_factory=dict)
+    created: list[int] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "albums": {str(k): v for k, v in self.albums.items()},
+                "members": {h: list(v) if v is not None else None for h, v in self.members.items()},
+                "created": self.created,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> _Undo:
+        data = json.loads(text)
+        return cls(
+            {int(k): v for k, v in data["albums"].items()},
+            {h: (v[0], v[1]) if v is not None else None for h, v in data["members"].items()},
+            list(data["created"]),
+        )
+
+
+class AlbumStore:
+    """Album queries and user actions on one catalog."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def albums(self) -> list[Album]:
+        """Live albums, largest first, then "Other" (every photo in no live album) when it has photos."""
+        db = self.catalog
+        photos = db.execute("SELECT id, hash, taken_at FROM photos ORDER BY taken_at IS NULL, taken_at, id").fetchall()
+        placement = {
+            h: (a, s)
+            for h, a, s in db.execute(
+                "SELECT m.hash, m.album_id, m.source FROM album_members m"
+                " LEFT JOIN albums a ON a.id = m.album_id WHERE a.retired_at IS NULL"
+            )
+        }
+        rows = db.execute(
+            "SELECT id, name, user_named, pinned, cover_hash, confidence, generic, alternatives FROM albums"
+            " WHERE retired_at IS NULL"
+        ).fetchall()
+        members: dict[int | None, list[int]] = {r[0]: [] for r in rows}
+        members[None] = []
+        times: dict[int | None, list[str]] = {key: [] for key in members}
+        user_counts: dict[int | None, int] = dict.fromkeys(members, 0)
+        first_id: dict[str, int] = {}
+        for photo_id, hash_, taken_at in photos:
+            first_id.setdefault(hash_, photo_id)
+            album_id, source = placement.get(hash_, (None, "auto"))
+            key = album_id if album_id in members else None
+            members[key].append(photo_id)
+            if taken_at:
+                times[key].append(taken_at)
+            user_counts[key] += source == "user"
+        out = []
+        for album_id, name, user_named, pinned, cover_hash, confidence, generic, alternatives in rows:
+            span = times[album_id]
+            out.append(
+                Album(
+                    album_id,
+                    name,
+                    bool(user_named),
+                    bool(pinned),
+                    first_id.get(cover_hash) if cover_hash else None,
+                    members[album_id],
+                    min(span) if span else None,
+                    max(span) if span else None,
+                    confidence,
+                    bool(generic),
+                    tuple(json.loads(alternatives)),
+                    user_counts[album_id],
+                )
+            )
+        out.sort(key=lambda a: (-a.size, a.id))
+        if members[None]:
+            span = times[None]
+            out.append(
+                Album(
+                    None,
+                    "Other",
+                    False,
+                    False,
+                    None,
+                    members[None],
+                    min(span) if span else None,
+                    max(span) if span else None,
+                )
+            )
+        return out
+
+    def resolve(self, ref: str | int) -> int:
+        """An album id from an id or an exact name; `InvalidInputError` when none or several match."""
+        text = str(ref).strip()
+        rows = self.catalog.execute("SELECT id, name FROM albums WHERE retired_at IS NULL").fetchall()
+        if text.isdigit() and any(r[0] == int(text) for r in rows):
+            return int(text)
+        exact = [r[0] for r in rows if r[1] == text]
+        if not exact:
+            exact = [r[0] for r in rows if r[1].casefold() == text.casefold()]
+        if len(exact) == 1:
+            return exact[0]
+        if len(exact) > 1:
+            raise InvalidInputError(f"several albums are named '{text}' ({', '.join(map(str, exact))}): use the id")
+        raise InvalidInputError(f"no album '{text}': see photoatlas albums")
+
+    def history(self, limit: int = 20) -> list[tuple[int, str, bool]]:
+        """The latest actions: (id, description, undone)."""
+        rows = self.catalog.execute(
+            "SELECT id, description, undone FROM album_actions ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [(r[0], r[1], bool(r[2])) for r in rows]
+
+    # -- user actions ----------------------------------------------------------------------------
+
+    def rename(self, album: str | int, name: str) -> str:
+        album_id = self.resolve(album)
+        name = self._valid_name(name, exclude=album_id)
+        with self._action("rename", f"rename album {album_id} to '{name}'") as (db, undo):
+            self._save_album(db, undo, album_id)
+            db.execute("UPDATE albums SET name=?, user_named=1, updated_at=? WHERE id=?", (name, time.time(), album_id))
+        return name
+
+    def merge(self, sources: Sequence[str | int], into: str | int) -> int:
+        """Move every photo of the source albums into `into` and retire the sources; stays merged."""
+        target = self.resolve(into)
+        source_ids = list(dict.fromkeys(self.resolve(s) for s in sources))
+        if not source_ids:
+            raise InvalidInputError("name at least one album to merge")
+        if target in source_ids:
+            raise InvalidInputError(f"cannot merge album {target} into itself")
+        description = f"merge album{'s' if len(source_ids) > 1 else ''} {', '.join(map(str, source_ids))} into {target}"
+        with self._action("merge", description) as (db, undo):
+            now = time.time()
+            for album_id in [target, *source_ids]:
+                self._save_album(db, undo, album_id)
+            hashes = self._member_hashes(db, source_ids)
+            # The photos the sources held become the user's placement in the target: a re-cluster that
+            # would split them apart again leaves them where the merge put them.
+            self._place(db, undo, hashes, target, "user")
+            marks = ",".join("?" * len(source_ids))
+            db.execute(f"UPDATE albums SET retired_at=?, updated_at=? WHERE id IN ({marks})", (now, now, *source_ids))
+            db.execute("UPDATE albums SET merged=1, updated_at=? WHERE id=?", (now, target))
+        return target
+
+    def move(self, photo_ids: Sequence[int], album: str | int) -> int:
+        """Put photos into an album, as the user's decision."""
+        album_id = self.resolve(album)
+        hashes = self._photo_hashes(photo_ids)
+        with self._action("move", f"move {len(photo_ids)} photo(s) to album {album_id}") as (db, undo):
+            self._save_album(db, undo, album_id)
+            self._place(db, undo, hashes, album_id, "user")
+        return album_id
+
+    def remove(self, photo_ids: Sequence[int]) -> None:
+        """Take photos out of their albums into "Other", as the user's decision."""
+        hashes = self._photo_hashes(photo_ids)
+        with self._action("remove", f"move {len(photo_ids)} photo(s) to Other") as (db, undo):
+            self._place(db, undo, hashes, None, "user")
+
+    def split(self, photo_ids: Sequence[int], name: str | None = None) -> int:
+        """A new album holding the given photos; named by the user, or automatically when no name is given."""
+        hashes = self._photo_hashes(photo_ids)
+        user_name = self._valid_name(name) if name is not None else None
+        with self._action("split", f"split {len(photo_ids)} photo(s) into a new album") as (db, undo):
+            now = time.time()
+            cur = db.execute(
+                "INSERT INTO albums(name, user_named, cover_hash, created_at, updated_at) VALUES(?,?,?,?,?)",
+                (user_name or self._placeholder_name(db), int(user_name is not None), hashes[0], now, now),
+            )
+            album_id = int(cur.lastrowid)
+            undo.created.append(album_id)
+            self._place(db, undo, hashes, album_id, "user")
+        return album_id
+
+    def pin(self, album: str | int, pinned: bool = True) -> int:
+        """Freeze (or unfreeze) an album: a pinned album's photos stay exactly as they are."""
+        album_id = self.resolve(album)
+        with self._action("pin", f"{'pin' if pinned else 'unpin'} album {album_id}") as (db, undo):
+            self._save_album(db, undo, album_id)
+            db.execute("UPDATE albums SET pinned=?, updated_at=? WHERE id=?", (int(pinned), time.time(), album_id))
+        return album_id
+
+    def set_cover(self, album: str | int, photo_id: int) -> None:
+        album_id = self.resolve(album)
+        (hash_,) = self._photo_hashes([photo_id])
+        with self._action("cover", f"set the cover of album {album_id}") as (db, undo):
+            self._save_album(db, undo, album_id)
+            db.execute(
+                "UPDATE albums SET cover_hash=?, cover_user=1, updated_at=? WHERE id=?", (hash_, time.time(), album_id)
+            )
+
+    def undo(self) -> str | None:
+        """Undo the latest action not yet undone; returns its description, None when there is nothing."""
+        with self.catalog.transaction() as db:
+            row = db.execute(
+                "SELECT id, description, undo FROM album_actions WHERE undone=0 ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            action_id, description, payload = row
+            undo = _Undo.from_json(payload)
+            now = time.time()
+            for album_id, values in undo.albums.items():
+                sets = ", ".join(f"{k}=?" for k in values)
+                db.execute(f"UPDATE albums SET {sets}, updated_at=? WHERE id=?", (*values.values(), now, album_id))
+            for hash_, before in undo.members.items():
+                if before is None:
+                    db.execute("DELETE FROM album_members WHERE hash=?", (hash_,))
+                else:
+                    db.execute(
+                        "INSERT OR REPLACE INTO album_members(hash, album_id, source, updated_at) VALUES(?,?,?,?)",
+                        (hash_, before[0], before[1], now),
+                    )
+            for album_id in undo.created:
+                db.execute("UPDATE albums SET retired_at=? WHERE id=?", (now, album_id))
+            db.execute("UPDATE album_actions SET undone=1 WHERE id=?", (action_id,))
+        return str(description)
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    class _ActionContext:
+        def __init__(self, store: AlbumStore, kind: str, description: str) -> None:
+            self.store, self.kind, self.description = store, kind, description
+            self.undo = _Undo()
+
+        def __enter__(self) -> tuple[sqlite3.Connection, _Undo]:
+            self._tx = self.store.catalog.transaction()
+            db = self._tx.__enter__()
+            return db, self.undo
+
+        def __exit__(self, *exc: object) -> None:
+            if exc[0] is None:
+                self.store.catalog.execute(
+                    "INSERT INTO album_actions(kind, description, undo, created_at) VALUES(?,?,?,?)",
+                    (self.kind, self.description, self.undo.to_json(), time.time()),
+                )
+            self._tx.__exit__(*exc)
+
+    def _action(self, kind: str, description: str) -> AlbumStore._ActionContext:
+        """One user action: its changes and its undo record commit together."""
+        return AlbumStore._ActionContext(self, kind, description)
+
+    def _save_album(self, db: sqlite3.Connection, undo: _Undo, album_id: int) -> None:
+        if album_id in undo.albums:
+            return
+        row = db.execute(f"SELECT {', '.join(_ALBUM_FIELDS)} FROM albums WHERE id=?", (album_id,)).fetchone()
+        undo.albums[album_id] = dict(zip(_ALBUM_FIELDS, row, strict=True))
+
+    def _place(
+        self, db: sqlite3.Connection, undo: _Undo, hashes: Iterable[str], album_id: int | None, source: str
+    ) -> None:
+        now = time.time()
+        for hash_ in hashes:
+            if hash_ not in undo.members:
+                before = db.execute("SELECT album_id, source FROM album_members WHERE hash=?", (hash_,)).fetchone()
+                undo.members[hash_] = (before[0], before[1]) if before else None
+            db.execute(
+                "INSERT OR REPLACE INTO album_members(hash, album_id, source, updated_at) VALUES(?,?,?,?)",
+                (hash_, album_id, source, now),
+            )
+
+    @staticmethod
+    def _member_hashes(db: sqlite3.Connection, album_ids: Sequence[int]) -> list[str]:
+        marks = ",".join("?" * len(album_ids))
+        return [r[0] for r in db.execute(f"SELECT hash FROM album_members WHERE album_id IN ({marks})", album_ids)]
+
+    def _photo_hashes(self, photo_ids: Sequence[int]) -> list[str]:
+        """Content hashes of photos by id, in order, without repeats; unknown ids are an error."""
+        if not photo_ids:
+            raise InvalidInputError("name at least one photo (ids as in photoatlas photos)")
+        hashes: list[str] = []
+        for photo_id in dict.fromkeys(photo_ids):
+            row = self.catalog.execute("SELECT hash FROM photos WHERE id=?", (int(photo_id),)).fetchone()
+            if row is None:
+                raise InvalidInputError(f"no photo with id {photo_id}: see photoatlas photos")
+            if row[0] not in hashes:
+                hashes.append(row[0])
+        return hashes
+
+    def _valid_name(self, name: str, exclude: int | None = None) -> str:
+        name = " ".join(str(name).split())
+        if not name:
+            raise InvalidInputError("an album name cannot be empty")
+        if len(name) > MAX_NAME_LENGTH:
+            raise InvalidInputError(f"an album name is at most {MAX_NAME_LENGTH} characters")
+        if name.isdigit():
+            raise InvalidInputError("an album name cannot be only digits (albums are also named by id)")
+        clash = self.catalog.execute(
+            "SELECT id FROM albums WHERE retired_at IS NULL AND name = ? COLLATE NOCASE AND id IS NOT ?",
+            (name, exclude),
+        ).fetchone()
+        if clash:
+            raise InvalidInputError(f"album {clash[0]} is already named '{name}' (merge them with photoatlas merge)")
+        return name
+
+    @staticmethod
+    def _placeholder_name(db: sqlite3.Connection) -> str:
+        """A distinct provisional name for a split-off album until naming runs."""
+        taken = {r[0].casefold() for r in db.execute("SELECT name FROM albums WHERE retired_at IS NULL")}
+        number = 1
+        while f"new album {number}" in taken:
+            number += 1
+        return f"New album {number}"

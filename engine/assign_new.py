@@ -1,0 +1,99 @@
+"""Incremental assignment: newly indexed photos join their best album at once, without a re-cluster."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.catalog import Catalog
+from engine.clustering import stored_estimator
+
+# A new photo joins an album only when it fits at least as well as the worst-fitting 5 % of the photos the
+# clustering was trained on; the rest wait in "Other".
+CONFIDENCE_QUANTILE = 0.05
+# A re-cluster is suggested when this share of the embedded library sits in "Other".
+SUGGEST_OTHER_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class AssignSummary:
+    """What assigning new photos did."""
+
+    assigned: int
+    to_other: int
+    other_share: float
+
+    @property
+    def suggest_recluster(self) -> bool:
+        return self.other_share >= SUGGEST_OTHER_SHARE
+
+    def lines(self) -> list[str]:
+        if not (self.assigned or self.to_other):
+            return []
+        out = [f"new photos: {self.assigned} joined albums, {self.to_other} wait in Other"]
+        if self.suggest_recluster:
+            out.append(f"{self.other_share:.0%} of your photos are in Other: photoatlas recluster would sort them")
+        return out
+
+
+def assign_new_photos(catalog: Catalog, model_id: int) -> AssignSummary | None:
+    """Place embedded photos the current clustering has not seen; None when there is no clustering yet."""
+    row = catalog.execute("SELECT id, model_id FROM clusterings ORDER BY id DESC LIMIT 1").fetchone()
+    if row is None or row[1] != model_id:
+        return None
+    clustering_id = int(row[0])
+    new = catalog.execute(
+        "SELECT p.id, p.hash, e.vector FROM photos p JOIN embeddings e ON e.hash = p.hash AND e.model_id = ?"
+        " WHERE p.hash NOT IN (SELECT hash FROM album_members)"
+        " AND p.hash NOT IN (SELECT p2.hash FROM cluster_members m JOIN photos p2 ON p2.id = m.photo_id"
+        "  WHERE m.clustering_id = ?)",
+        (model_id, clustering_id),
+    ).fetchall()
+    if not new:
+        return AssignSummary(0, 0, _other_share(catalog, model_id))
+    estimator = stored_estimator(catalog)
+    if estimator is None:
+        return None
+    features = np.stack([np.frombuffer(r[2], dtype="<f4") for r in new]).astype(np.float32)
+    labels, confidence = estimator.predict_with_confidence(features)
+    floor = float(np.quantile(estimator.training_confidence(), CONFIDENCE_QUANTILE))
+    targets = dict(
+        catalog.execute(
+            "SELECT ca.cluster, ca.album_id FROM cluster_albums ca JOIN albums a ON a.id = ca.album_id"
+            " WHERE ca.clustering_id = ? AND a.retired_at IS NULL AND a.pinned = 0",
+            (clustering_id,),
+        ).fetchall()
+    )
+    assigned = 0
+    now = time.time()
+    with catalog.transaction() as db:
+        seen: set[str] = set()
+        for (photo_id, hash_, _), label, score in zip(new, labels, confidence, strict=True):
+            album = targets.get(int(label)) if label >= 0 and score >= floor else None
+            # Recorded as seen by this clustering (with −1 when it waits in Other), so the next scan does
+            # not weigh the same photo again.
+            db.execute(
+                "INSERT OR REPLACE INTO cluster_members(clustering_id, photo_id, cluster) VALUES(?,?,?)",
+                (clustering_id, photo_id, int(label) if album is not None else -1),
+            )
+            if album is not None and hash_ not in seen:
+                db.execute(
+                    "INSERT OR IGNORE INTO album_members(hash, album_id, source, updated_at) VALUES(?,?,'auto',?)",
+                    (hash_, album, now),
+                )
+                assigned += 1
+            seen.add(hash_)
+    return AssignSummary(assigned, len(new) - assigned, _other_share(catalog, model_id))
+
+
+def _other_share(catalog: Catalog, model_id: int) -> float:
+    total, placed = catalog.execute(
+        "SELECT COUNT(DISTINCT p.hash), COUNT(DISTINCT m.hash) FROM photos p"
+        " JOIN embeddings e ON e.hash = p.hash AND e.model_id = ?"
+        " LEFT JOIN album_members m ON m.hash = p.hash AND m.album_id IS NOT NULL"
+        " AND m.album_id IN (SELECT id FROM albums WHERE retired_at IS NULL)",
+        (model_id,),
+    ).fetchone()
+    return 0.0 if not total else 1.0 - placed / total

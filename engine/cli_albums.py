@@ -1,0 +1,183 @@
+"""Album commands: list, rename, merge, move, split, remove, pin, undo, recluster, export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.cli_common import Handler, run_with_bar
+from engine.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from engine.albums import Album
+    from engine.library import Library
+
+
+def add_commands(commands: argparse._SubParsersAction) -> dict[str, Handler]:
+    """Add the parsers; returns the handler of each command."""
+    albums = commands.add_parser("albums", help='list the albums ("Other" holds photos in no album)')
+    albums.add_argument("--json", action="store_true", help="print a JSON array")
+
+    rename = commands.add_parser("rename", help="give an album your own name (never replaced by the machine)")
+    rename.add_argument("album", help="album id or exact name")
+    rename.add_argument("name", nargs="+", help="the new name")
+
+    merge = commands.add_parser("merge", help="merge albums into one (stays merged after re-clustering)")
+    merge.add_argument("albums", nargs="+", metavar="ALBUM", help="source albums, then the album to merge INTO")
+
+    move = commands.add_parser("move", help="move photos (ids from photoatlas photos) into an album")
+    move.add_argument("items", nargs="+", metavar="ARG", help="photo ids, then the album")
+
+    split = commands.add_parser("split", help="make a new album from photos")
+    split.add_argument("photos", nargs="+", type=int, metavar="PHOTO")
+    split.add_argument("--name", help="the new album's name (default: named automatically)")
+
+    remove = commands.add_parser("remove", help="take photos out of their album into Other")
+    remove.add_argument("photos", nargs="+", type=int, metavar="PHOTO")
+
+    pin = commands.add_parser("pin", help="freeze an album: re-clustering never changes its photos")
+    pin.add_argument("album")
+    unpin = commands.add_parser("unpin", help="let re-clustering update an album again")
+    unpin.add_argument("album")
+
+    commands.add_parser("undo", help="undo the last album action")
+    history = commands.add_parser("history", help="the latest album actions")
+    history.add_argument("--limit", type=int, default=20)
+
+    recluster = commands.add_parser("recluster", help="cluster again (after new photos or to change the count)")
+    count = recluster.add_mutually_exclusive_group()
+    count.add_argument("--k", type=int, help="number of albums")
+    count.add_argument("--more", action="store_true", help="more, smaller albums (next best on the curve)")
+    count.add_argument("--fewer", action="store_true", help="fewer, larger albums")
+    recluster.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    export = commands.add_parser("export", help="copy an album's originals into a folder")
+    export.add_argument("album")
+    export.add_argument("destination", type=Path)
+    export.add_argument("--link", choices=["hard", "sym"], help="hard or symbolic links instead of copies")
+    return {
+        "albums": _cmd_albums,
+        "rename": _cmd_rename,
+        "merge": _cmd_merge,
+        "move": _cmd_move,
+        "split": _cmd_split,
+        "remove": _cmd_remove,
+        "pin": _cmd_pin,
+        "unpin": _cmd_pin,
+        "undo": _cmd_undo,
+        "history": _cmd_history,
+        "recluster": _cmd_recluster,
+        "export": _cmd_export,
+    }
+
+
+def album_json(album: Album) -> dict[str, object]:
+    return {
+        "id": album.id,
+        "name": album.name,
+        "user_named": album.user_named,
+        "pinned": album.pinned,
+        "size": album.size,
+        "cover": album.cover,
+        "date_from": album.date_from,
+        "date_to": album.date_to,
+        "members": album.members,
+        "confidence": None if album.confidence is None else round(album.confidence, 4),
+        "generic": album.generic,
+    }
+
+
+def _cmd_albums(library: Library, args: argparse.Namespace) -> int:
+    albums = library.albums.albums()
+    if args.json:
+        json.dump([album_json(a) for a in albums], sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    if not albums:
+        print("No albums yet: run photoatlas recluster")
+    for a in albums:
+        marks = ("📌 " if a.pinned else "") + ("" if a.user_named or a.id is None else "~")
+        ident = "" if a.id is None else f"{a.id:>5}"
+        doubt = "  (unsure: no name fits well)" if a.generic else ""
+        print(f"{ident:>5} {a.size:>7} photos  {marks}{a.title}{doubt}")
+    if any(a.id is not None and not a.user_named for a in albums):
+        print("(~ automatic name; rename to keep your own)")
+    return 0
+
+
+def _cmd_rename(library: Library, args: argparse.Namespace) -> int:
+    name = library.albums.rename(args.album, " ".join(args.name))
+    print(f"renamed to '{name}'")
+    return 0
+
+
+def _cmd_merge(library: Library, args: argparse.Namespace) -> int:
+    if len(args.albums) < 2:
+        raise InvalidInputError("name the albums to merge, then the album to merge them into")
+    target = library.albums.merge(args.albums[:-1], args.albums[-1])
+    print(f"merged into album {target}")
+    return 0
+
+
+def _photo_ids(values: list[str]) -> list[int]:
+    try:
+        return [int(v) for v in values]
+    except ValueError as exc:
+        raise InvalidInputError(f"photo ids are numbers (see photoatlas photos): {exc}") from exc
+
+
+def _cmd_move(library: Library, args: argparse.Namespace) -> int:
+    if len(args.items) < 2:
+        raise InvalidInputError("name the photos to move, then the album")
+    album = library.albums.move(_photo_ids(args.items[:-1]), args.items[-1])
+    print(f"moved {len(args.items) - 1} photo(s) to album {album}")
+    return 0
+
+
+def _cmd_split(library: Library, args: argparse.Namespace) -> int:
+    album = library.albums.split(args.photos, args.name)
+    print(f"new album {album}")
+    return 0
+
+
+def _cmd_remove(library: Library, args: argparse.Namespace) -> int:
+    library.albums.remove(args.photos)
+    print(f"moved {len(args.photos)} photo(s) to Other")
+    return 0
+
+
+def _cmd_pin(library: Library, args: argparse.Namespace) -> int:
+    pinned = args.command == "pin"
+    album = library.albums.pin(args.album, pinned)
+    print(f"album {album} {'pinned' if pinned else 'unpinned'}")
+    return 0
+
+
+def _cmd_undo(library: Library, args: argparse.Namespace) -> int:
+    description = library.albums.undo()
+    print(f"undone: {description}" if description else "nothing to undo")
+    return 0
+
+
+def _cmd_history(library: Library, args: argparse.Namespace) -> int:
+    for action_id, description, undone in library.albums.history(args.limit):
+        print(f"{action_id:>5}  {description}{'  (undone)' if undone else ''}")
+    return 0
+
+
+def _cmd_recluster(library: Library, args: argparse.Namespace) -> int:
+    if args.k is not None and args.k < 1:
+        raise InvalidInputError("--k must be at least 1")
+    return run_with_bar(
+        args, "step", lambda bar: library.recluster(args.k, more=args.more, fewer=args.fewer, progress=bar)
+    )
+
+
+def _cmd_export(library: Library, args: argparse.Namespace) -> int:
+    summary = library.export_album(args.album, args.destination, args.link)
+    for line in summary.lines():
+        print(line)
+    return 0

@@ -1,0 +1,26 @@
+"""What every command module of the CLI shares."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from engine.cli_progress import BarProgress
+
+if TYPE_CHECKING:
+    from engine.library import Library
+
+Handler = Callable[["Library", argparse.Namespace], int]
+
+
+def run_with_bar(args: argparse.Namespace, unit: str, operation: Callable[[BarProgress], Any]) -> int:
+    """Run a long library operation under a progress bar, then print its summary lines."""
+    progress = BarProgress(enabled=False if getattr(args, "no_progress", False) else None, unit=unit)
+    try:
+        summary = operation(progress)
+    finally:
+        progress.close()
+    for line in summary.lines():
+        print(line)
+    return 0

@@ -1,0 +1,105 @@
+"""Exporting an album: its originals copied (or linked) into a folder, never overwriting, never into the library."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.albums import AlbumStore
+from engine.errors import InvalidInputError
+from engine.paths import display, from_db
+
+LINK_KINDS = ("hard", "sym")
+
+
+@dataclass
+class ExportSummary:
+    """What an export did."""
+
+    destination: Path
+    copied: int = 0
+    linked: int = 0
+    renamed: int = 0  # written under a new name because the destination already had one
+    missing: list[str] = field(default_factory=list)  # originals that are gone or unreadable
+
+    def lines(self) -> list[str]:
+        done = f"{self.linked} linked" if self.linked else f"{self.copied} copied"
+        extra = f", {self.renamed} renamed to avoid overwriting" if self.renamed else ""
+        lines = [f"exported to {display(self.destination)}: {done}{extra}"]
+        lines += [f"  not exported (original unavailable): {path}" for path in self.missing]
+        return lines
+
+
+def export_album(
+    store: AlbumStore, album: str | int, destination: Path, protected: list[Path], link: str | None = None
+) -> ExportSummary:
+    """Export the originals of an album into `destination` (created if needed).
+
+    Args:
+        protected: folders that must never be written to (the library's photo folders and its data).
+        link: None to copy, "hard" for hard links, "sym" for symbolic links.
+    """
+    if link is not None and link not in LINK_KINDS:
+        raise InvalidInputError(f"--link must be one of {', '.join(LINK_KINDS)}")
+    album_id = store.resolve(album)
+    destination = destination.expanduser().resolve()
+    for folder in protected:
+        folder = folder.expanduser().resolve()
+        if destination == folder or destination.is_relative_to(folder):
+            raise InvalidInputError(
+                f"{display(destination)} is inside {display(folder)}, which PhotoAtlas never writes to; "
+                "choose a folder outside your photo folders"
+            )
+    if destination.exists() and not destination.is_dir():
+        raise InvalidInputError(f"{display(destination)} exists and is not a folder")
+    members = next((a.members for a in store.albums() if a.id == album_id), [])
+    paths = {
+        row[0]: from_db(row[1])
+        for row in store.catalog.execute("SELECT id, path FROM photos").fetchall()
+        if row[0] in set(members)
+    }
+    destination.mkdir(parents=True, exist_ok=True)
+    summary = ExportSummary(destination)
+    for photo_id in members:
+        source = paths[photo_id]
+        if not source.is_file():
+            summary.missing.append(display(source))
+            continue
+        target, renamed = _free_name(destination, source.name)
+        try:
+            _write(source, target, link)
+        except OSError as exc:
+            summary.missing.append(f"{display(source)} ({exc.strerror or exc})")
+            continue
+        summary.renamed += renamed
+        if link:
+            summary.linked += 1
+        else:
+            summary.copied += 1
+    return summary
+
+
+def _free_name(folder: Path, name: str) -> tuple[Path, bool]:
+    """`folder/name`, or `folder/stem (2).ext`, … when taken: an export never overwrites a file."""
+    candidate = folder / name
+    if not os.path.lexists(candidate):
+        return candidate, False
+    stem, suffix = Path(name).stem, Path(name).suffix
+    number = 2
+    while os.path.lexists(folder / f"{stem} ({number}){suffix}"):
+        number += 1
+    return folder / f"{stem} ({number}){suffix}", True
+
+
+def _write(source: Path, target: Path, link: str | None) -> None:
+    if link == "hard":
+        os.link(source, target)
+    elif link == "sym":
+        os.symlink(source, target)
+    else:
+        # Copy to a temporary name first: an interrupted export never leaves a truncated photo behind.
+        partial = target.with_name(target.name + ".partial")
+        shutil.copy2(source, partial)
+        os.replace(partial, target)

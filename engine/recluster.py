@@ -1,0 +1,267 @@
+"""The re-cluster verb: fit fresh clusters, reconcile them with the albums, name, and commit all at once.
+
+Everything slow (training, naming) happens before the one transaction that writes the new clustering,
+the album changes and the names; a crash or a cancel at any earlier point leaves the previous albums
+exactly as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from engine.catalog import Catalog
+from engine.clustering import serialise_estimator, stored_estimator
+from engine.errors import InvalidInputError
+from engine.labeling import album_names, write_album_names
+from engine.progress import ProgressReporter, check_cancelled, ensure_progress
+from engine.reconcile import AlbumState, ReconcilePlan, plan_reconcile
+
+if TYPE_CHECKING:
+    from engine.cluster import CPPClusterer
+
+AlbumKey = int | tuple[str, int] | None
+
+
+@dataclass
+class ReclusterSummary:
+    """What a re-cluster changed."""
+
+    photos: int
+    k: int
+    chosen: bool
+    created: list[int] = field(default_factory=list)
+    grown: dict[int, int] = field(default_factory=dict)  # album → photos gained
+    shrunk: dict[int, int] = field(default_factory=dict)  # album → photos lost
+    retired: list[int] = field(default_factory=list)
+    other: int = 0
+    kept_decisions: int = 0
+    seconds: float = 0.0
+    naming: str = ""
+    coding_lengths: dict[int, float] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        how = "chosen by coding length" if self.chosen else "as requested"
+        out = [
+            f"{self.photos} photos → {self.k} clusters ({how}); {self.seconds:.1f} s",
+            f"albums: {len(self.created)} created, {len(self.grown)} grown, {len(self.shrunk)} shrunk,"
+            f" {len(self.retired)} retired; {self.other} photos in Other;"
+            f" {self.kept_decisions} placements of yours kept",
+        ]
+        if self.naming:
+            out.append(self.naming)
+        return out
+
+
+@dataclass(frozen=True)
+class Naming:
+    """How to name albums: the candidates' text features and names, or None to keep provisional names."""
+
+    text_features: np.ndarray
+    names: list[str]
+    generic: tuple[str, ...]
+    version: str
+
+
+def choose_k(catalog: Catalog, k: int | None, more: bool, fewer: bool) -> int | None:
+    """The k to use: given, or the next-best k above/below the current one on the stored curve."""
+    if k is not None:
+        if k < 1:
+            raise InvalidInputError("the number of albums must be at least 1")
+        return k
+    if not (more or fewer):
+        return None
+    row = catalog.execute("SELECT k, coding_lengths FROM clusterings ORDER BY id DESC LIMIT 1").fetchone()
+    if row is None:
+        raise InvalidInputError("no clustering yet: run photoatlas recluster first")
+    current = int(row[0])
+    curve = {int(key): value for key, value in json.loads(row[1]).items()}
+    side = [key for key in curve if (key > current if more else key < current)]
+    if not side:
+        raise InvalidInputError(f"there is no {'larger' if more else 'smaller'} number of albums than {current} to try")
+    # The next-best k on that side of the curve, preferring the nearest on a near tie.
+    return min(side, key=lambda key: (curve[key], abs(key - current)))
+
+
+def recluster(
+    catalog: Catalog,
+    model_id: int,
+    k: int | None,
+    device: str,
+    naming: Naming | None,
+    progress: ProgressReporter | None = None,
+) -> ReclusterSummary:
+    """Cluster the embedded photos and reconcile the albums with the result (see engine.reconcile)."""
+    from engine.cluster import CPPClusterer
+
+    started = time.monotonic()
+    progress = ensure_progress(progress)
+    photo_ids, features = catalog.embeddings(model_id)
+    if len(photo_ids) == 0:
+        raise InvalidInputError("no embedded photos to cluster: run photoatlas index first")
+    hashes = _hashes(catalog, photo_ids)
+    # Copies share a hash and an embedding: cluster each content once.
+    unique = list(dict.fromkeys(hashes))
+    first = {h: i for i, h in reversed(list(enumerate(hashes)))}
+    x = features[[first[h] for h in unique]]
+    if k is not None and k > len(unique):
+        raise InvalidInputError(f"cannot make {k} albums from {len(unique)} distinct photos")
+
+    estimator = _reuse_for_k(catalog, unique, k)
+    if estimator is None:
+        estimator = CPPClusterer(n_clusters=k, random_state=0, device=device).fit(x, progress=progress)
+    check_cancelled(progress)
+    labels = {h: int(label) for h, label in zip(unique, estimator.labels_, strict=True)}
+
+    members = {
+        h: (album, source)
+        for h, album, source in catalog.execute(
+            "SELECT m.hash, m.album_id, m.source FROM album_members m"
+            " LEFT JOIN albums a ON a.id = m.album_id WHERE m.album_id IS NULL OR a.retired_at IS NULL"
+        )
+    }
+    albums = {
+        a: AlbumState(bool(p), bool(m))
+        for a, p, m in catalog.execute("SELECT id, pinned, merged FROM albums WHERE retired_at IS NULL")
+    }
+    plan = plan_reconcile(labels, members, albums)
+    final = _final_placement(members, plan)
+    live = {key: target for key, target in final.items() if target not in plan.retire}
+    names = album_names(catalog, live, unique, x, naming.text_features, naming.names, naming.generic) if naming else {}
+    check_cancelled(progress)
+
+    summary = ReclusterSummary(
+        photos=len(unique),
+        k=int(estimator.n_clusters_),
+        chosen=k is None,
+        coding_lengths={int(key): float(v) for key, v in estimator.coding_lengths_.items()},
+    )
+    blob = serialise_estimator(estimator)
+    with catalog.transaction() as db:
+        now = time.time()
+        ids: dict[AlbumKey, int | None] = {None: None}
+        ids.update({a: a for a in albums})
+        for key in plan.new_albums:
+            cur = db.execute(
+                "INSERT INTO albums(name, created_at, updated_at) VALUES(?,?,?)", (f"Album {key[1] + 1}", now, now)
+            )
+            ids[key] = int(cur.lastrowid)
+            summary.created.append(ids[key])
+        before = {a: 0 for a in albums}
+        for album, _ in members.values():
+            if album in before:
+                before[album] += 1
+        for h, target in plan.placements.items():
+            album_id = ids[target]
+            if album_id is None:
+                db.execute("DELETE FROM album_members WHERE hash=? AND source='auto'", (h,))
+            else:
+                db.execute(
+                    "INSERT OR REPLACE INTO album_members(hash, album_id, source, updated_at) VALUES(?,?,'auto',?)",
+                    (h, album_id, now),
+                )
+        for album in plan.retire:
+            db.execute("UPDATE albums SET retired_at=?, updated_at=? WHERE id=?", (now, now, album))
+        summary.retired = list(plan.retire)
+        write_album_names(db, {ids[key]: n for key, n in names.items() if ids.get(key) is not None}, now)
+        _refresh_covers(db, x, unique)
+        clustering_id = _store_clustering(db, model_id, k, estimator, blob, photo_ids, hashes, labels, now)
+        db.executemany(
+            "INSERT INTO cluster_albums(clustering_id, cluster, album_id) VALUES(?,?,?)",
+            [(clustering_id, c, ids[key]) for c, key in plan.cluster_album.items() if ids.get(key) is not None],
+        )
+        after = dict(db.execute("SELECT album_id, COUNT(*) FROM album_members GROUP BY album_id").fetchall())
+    for album, count in before.items():
+        if album in plan.retire:
+            continue
+        delta = after.get(album, 0) - count
+        if delta > 0:
+            summary.grown[album] = delta
+        elif delta < 0:
+            summary.shrunk[album] = -delta
+    summary.other = sum(1 for target in final.values() if target is None)
+    summary.kept_decisions = sum(1 for h, (_, source) in members.items() if source == "user" and h in labels)
+    summary.seconds = time.monotonic() - started
+    if naming is None:
+        summary.naming = "albums are not named: the model is unavailable (run photoatlas name later)"
+    return summary
+
+
+def _hashes(catalog: Catalog, photo_ids: np.ndarray) -> list[str]:
+    by_id = dict(catalog.execute("SELECT id, hash FROM photos").fetchall())
+    return [by_id[int(i)] for i in photo_ids]
+
+
+def _reuse_for_k(catalog: Catalog, unique: list[str], k: int | None) -> CPPClusterer | None:
+    """The stored estimator switched to k, when it was fitted on exactly these photos: "more / fewer
+    albums" then needs no retraining."""
+    if k is None:
+        return None
+    row = catalog.execute("SELECT id FROM clusterings ORDER BY id DESC LIMIT 1").fetchone()
+    if row is None:
+        return None
+    stored = [
+        r[0]
+        for r in catalog.execute(
+            "SELECT p.hash FROM cluster_members m JOIN photos p ON p.id = m.photo_id WHERE m.clustering_id=?", row
+        )
+    ]
+    if set(stored) != set(unique):
+        return None
+    estimator = stored_estimator(catalog)
+    if estimator is None or len(estimator.labels_) != len(unique) or k not in estimator.coding_lengths_:
+        return None
+    # The stored labels follow the stored row order; re-fit when that order is not ours.
+    order = list(dict.fromkeys(stored))
+    if order != unique:
+        return None
+    estimator.use_k(k)
+    return estimator
+
+
+def _final_placement(members: dict[str, tuple[int | None, str]], plan: ReconcilePlan) -> dict[str, AlbumKey]:
+    final: dict[str, AlbumKey] = {h: album for h, (album, _) in members.items()}
+    final.update(plan.placements)
+    return final
+
+
+def _refresh_covers(db, x: np.ndarray, unique: list[str]) -> None:
+    """Albums whose cover left them (and that the user gave no cover) get the photo nearest their centre."""
+    position = {h: i for i, h in enumerate(unique)}
+    albums = db.execute("SELECT id, cover_hash FROM albums WHERE retired_at IS NULL").fetchall()
+    for album_id, cover in albums:
+        hashes = [r[0] for r in db.execute("SELECT hash FROM album_members WHERE album_id=?", (album_id,))]
+        if not hashes or cover in hashes:
+            continue
+        known = [h for h in hashes if h in position]
+        if not known:
+            db.execute("UPDATE albums SET cover_hash=? WHERE id=?", (hashes[0], album_id))
+            continue
+        vectors = x[[position[h] for h in known]]
+        centre = vectors.mean(axis=0)
+        db.execute("UPDATE albums SET cover_hash=? WHERE id=?", (known[int(np.argmax(vectors @ centre))], album_id))
+
+
+def _store_clustering(db, model_id, k, estimator, blob, photo_ids, hashes, labels, now) -> int:
+    db.execute("DELETE FROM clusterings")
+    cur = db.execute(
+        "INSERT INTO clusterings(model_id, created_at, requested_k, k, coding_lengths, estimator) VALUES(?,?,?,?,?,?)",
+        (
+            model_id,
+            now,
+            k,
+            int(estimator.n_clusters_),
+            json.dumps({int(key): float(v) for key, v in estimator.coding_lengths_.items()}),
+            blob,
+        ),
+    )
+    clustering_id = int(cur.lastrowid)
+    db.executemany(
+        "INSERT INTO cluster_members(clustering_id, photo_id, cluster) VALUES(?,?,?)",
+        [(clustering_id, int(pid), labels[h]) for pid, h in zip(photo_ids, hashes, strict=True)],
+    )
+    return clustering_id
