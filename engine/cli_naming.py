@@ -37,8 +37,8 @@ def add_commands(commands: argparse._SubParsersAction) -> dict[str, Handler]:
     listing.add_argument("--json", action="store_true", help="print a JSON array of {term, category}")
     use = actions.add_parser("use", help="replace the candidate list with your own (one term per line)")
     use.add_argument("file", type=Path)
-    actions.add_parser("reset", help="back to the built-in vocabulary")
-    for action in (add, remove, use, vocab):
+    reset = actions.add_parser("reset", help="back to the built-in vocabulary")
+    for action in (add, remove, use, reset):
         action.add_argument("--no-progress", action="store_true", help="no progress bar")
     return {"name": _cmd_name, "search": _cmd_search, "vocab": _cmd_vocab}
 

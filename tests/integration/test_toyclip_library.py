@@ -79,3 +79,34 @@ def test_clustering_finds_one_album_per_concept(toy_library) -> None:
             majority_hits += max(concepts.count(c) for c in set(concepts))
     purity = majority_hits / len(truth)
     assert purity >= 0.9, f"album purity {purity:.2f}"
+
+
+COLOURS = ("red", "green", "blue", "yellow", "orange", "black")
+SHAPES = ("circle", "square", "triangle", "star", "hexagon", "cross")
+
+
+def test_albums_are_named_after_their_concept(toy_library, tmp_path) -> None:
+    library, truth, _ = toy_library
+    # The toy CLIP knows only colours and shapes: the user's own list, as `vocab use FILE` would give it.
+    words = tmp_path / "shapes.txt"
+    words.write_text("\n".join(f"{c} {s}" for c in COLOURS for s in SHAPES), "utf-8")
+    library.set_vocabulary(library.vocabulary_choice().use_file(words))
+    library.recluster()
+    paths = {r.id: display(r.path) for r in library.photos()}
+    albums = [a for a in library.albums.albums() if a.id is not None]
+    assert len(albums) == 6
+    for album in albums:
+        concepts = [truth[paths[pid]] for pid in album.members]
+        majority = max(set(concepts), key=concepts.count)
+        assert album.name.lower() == majority, f"{album.name} for {sorted(set(concepts))}"
+        assert not album.generic and album.confidence > 0.5
+        assert album.date_from and album.date_to and album.date_from <= album.date_to
+
+
+def test_search_finds_the_concept_and_little_else(toy_library) -> None:
+    library, truth, _ = toy_library
+    results = library.search("a photo of a yellow star", limit=50)
+    hits = [truth[display(r.path)] == "yellow star" for r in results]
+    assert all(hits[:8]), "the best matches are yellow stars"
+    assert sum(hits) >= 10 and len(results) <= 2 * 12, f"{sum(hits)} of {len(results)} are yellow stars"
+    assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
