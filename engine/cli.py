@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine import __version__
-from engine.cli_common import Handler, run_with_bar
+from engine.cli_common import Handler, print_json, run_with_bar
 from engine.errors import Cancelled, InvalidInputError, PhotoAtlasError
 from engine.paths import display
 
@@ -151,8 +150,7 @@ def _cmd_photos(library: Library, args: argparse.Namespace) -> int:
             }
             for r in rows
         ]
-        json.dump(out, sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json(out)
         return 0
     for r in rows:
         mark = " " if r.embedded else "*"
@@ -167,8 +165,7 @@ def _cmd_status(library: Library, args: argparse.Namespace) -> int:
     if args.json:
         data = dict(status.__dict__)
         data["model"] = dict(status.model.__dict__)
-        json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        print_json(data)
         return 0
     print(f"Library:     {status.directory}")
     print(f"Folders:     {', '.join(status.roots) if status.roots else '(none yet: photoatlas index FOLDER)'}")
@@ -187,8 +184,7 @@ def _cmd_skipped(library: Library, args: argparse.Namespace) -> int:
 
     rows = library.catalog.skipped()
     if args.json:
-        json.dump([{"path": display(p), "reason": r, "detail": d} for p, r, d in rows], sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json([{"path": display(p), "reason": r, "detail": d} for p, r, d in rows])
         return 0
     for path, reason, detail in rows:
         print(f"{display(path)}: {Skip(reason, detail).describe()}")
@@ -216,8 +212,7 @@ def _cluster_json(c: ClusterInfo) -> dict[str, object]:
 def _cmd_clusters(library: Library, args: argparse.Namespace) -> int:
     clusters = library.clusters()
     if args.json:
-        json.dump([_cluster_json(c) for c in clusters], sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json([_cluster_json(c) for c in clusters])
         return 0
     if not clusters:
         print("No clusters yet: run photoatlas cluster")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,3 +26,9 @@ def run_with_bar(args: argparse.Namespace, unit: str, operation: Callable[[BarPr
     for line in summary.lines():
         print(line)
     return 0
+
+
+def print_json(data: object) -> None:
+    """One JSON document on stdout (non-ASCII kept readable), newline-terminated."""
+    json.dump(data, sys.stdout, ensure_ascii=False)
+    sys.stdout.write("\n")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.cli_common import Handler, run_with_bar
+from engine.cli_common import Handler, print_json, run_with_bar
 from engine.errors import InvalidInputError
 from engine.paths import display
 
@@ -59,8 +58,7 @@ def _cmd_search(library: Library, args: argparse.Namespace) -> int:
         progress.close()
     if args.json:
         out = [{"id": r.id, "path": display(r.path), "score": round(r.score, 4)} for r in results]
-        json.dump(out, sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json(out)
         return 0
     if not results:
         print("No good matches.")
@@ -74,8 +72,7 @@ def _cmd_vocab(library: Library, args: argparse.Namespace) -> int:
     if action == "list":
         vocabulary = library.vocabulary()
         if args.json:
-            json.dump([{"term": t.text, "category": t.category} for t in vocabulary.terms], sys.stdout)
-            sys.stdout.write("\n")
+            print_json([{"term": t.text, "category": t.category} for t in vocabulary.terms])
         else:
             for term in vocabulary.terms:
                 print(f"{term.category:<16} {term.text}")
