@@ -1,0 +1,258 @@
+"""The main window: album sidebar, thumbnail grid, toolbar (add, re-cluster, search, undo), status bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QToolButton,
+    QWidget,
+)
+
+from desktop_app.album_actions import AlbumActions
+from desktop_app.messages import show_error
+from desktop_app.models import AlbumListModel, PhotoGridModel, SidebarEntry
+from desktop_app.operation_bar import OperationBar
+from desktop_app.service import LibraryService, ReclusterMode
+from desktop_app.sidebar import AlbumSidebar
+from desktop_app.thumbnail_grid import DEFAULT_ZOOM, ThumbnailGrid
+from desktop_app.thumbnails import ThumbnailLoader
+from desktop_app.welcome import WelcomeView
+
+ALL_PHOTOS = ("all", None)
+
+
+def choose_folder(parent: QWidget) -> str | None:
+    """Ask for a photo folder; None when the user cancels."""
+    folder = QFileDialog.getExistingDirectory(parent, "Choose a folder of photos")
+    return folder or None
+
+
+class MainWindow(QMainWindow):
+    """The PhotoAtlas window over one `LibraryService`.
+
+    Args:
+        service: the window's only way to the engine.
+        settings: where window geometry is remembered (the application's QSettings by default).
+    """
+
+    def __init__(self, service: LibraryService, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.service = service
+        self.settings = settings if settings is not None else QSettings()
+        self.setWindowTitle(f"PhotoAtlas — {service.directory.name}")
+        self._search_query: str | None = None
+        self._before_search: tuple[str, int | None] = ALL_PHOTOS
+        self._reloading = False
+
+        self.loader = ThumbnailLoader(service.thumbnail_file, parent=self)
+        self.album_model = AlbumListModel(service, self.loader, self)
+        self.grid_model = PhotoGridModel(self.loader, service.photo_path, self)
+        self.sidebar = AlbumSidebar(self.album_model)
+        self.grid = ThumbnailGrid(self.loader, self.grid_model)
+        self.splitter = QSplitter()
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(self.grid)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([260, 900])
+        self.welcome = WelcomeView()
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.welcome)
+        self.pages.addWidget(self.splitter)
+        self.setCentralWidget(self.pages)
+
+        self.album_actions = AlbumActions(service, self.sidebar, self)
+        self._build_toolbar()
+        self.operation_bar = OperationBar(service)
+        self.statusBar().addPermanentWidget(self.operation_bar)
+
+        service.photosChanged.connect(self._on_photos_changed)
+        service.albumsChanged.connect(self._on_albums_changed)
+        service.operationFinished.connect(self._on_finished)
+        service.operationFailed.connect(lambda message: show_error(self, message))
+        service.operationCancelled.connect(lambda message: self.statusBar().showMessage(message, 10_000))
+        service.searchFinished.connect(self._show_search_results)
+        service.busyChanged.connect(self._on_busy)
+        self.sidebar.selectionModel().currentChanged.connect(self._on_current_changed)
+        self.sidebar.clicked.connect(lambda _index: self._show_entry(self.sidebar.current_entry()))
+        self.welcome.chooseFoldersRequested.connect(self.add_folder)
+
+        self._restore_geometry()
+        self._update_page()
+        self.sidebar.select_key(ALL_PHOTOS)
+
+    # -- construction ----------------------------------------------------------------------------
+
+    def _build_toolbar(self) -> None:
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.addToolBar(toolbar)
+
+        self.add_folder_action = QAction("Add folder…", self)
+        self.add_folder_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.add_folder_action.triggered.connect(self.add_folder)
+        toolbar.addAction(self.add_folder_action)
+
+        self.recluster_action = QAction("Re-cluster", self)
+        self.recluster_action.setToolTip("Sort the photos into albums again; your names, merges and pins stay")
+        self.recluster_action.triggered.connect(lambda: self.recluster("auto"))
+        menu = QMenu(self)
+        for text, mode in (("Auto", "auto"), ("Fewer albums", "fewer"), ("More albums", "more")):
+            action = menu.addAction(text)
+            action.triggered.connect(lambda _checked=False, m=mode: self.recluster(m))
+        self.recluster_button = QToolButton()
+        self.recluster_button.setDefaultAction(self.recluster_action)
+        self.recluster_button.setMenu(menu)
+        self.recluster_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        toolbar.addWidget(self.recluster_button)
+
+        self.undo_action = QAction("Undo", self)
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.setToolTip("Undo the last album change (Ctrl+Z)")
+        self.undo_action.triggered.connect(self.undo)
+        toolbar.addAction(self.undo_action)
+
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        toolbar.addWidget(spacer)
+        self.search_box = QLineEdit()
+        self.search_box.setObjectName("searchBox")
+        self.search_box.setPlaceholderText("Search photos, e.g. dog on a beach")
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.setFixedWidth(300)
+        self.search_box.returnPressed.connect(self.search)
+        self.search_box.textChanged.connect(self._on_search_text)
+        toolbar.addWidget(self.search_box)
+
+    # -- commands --------------------------------------------------------------------------------
+
+    def add_folder(self) -> None:
+        folder = choose_folder(self)
+        if folder:
+            self.service.index_folders([folder])
+
+    def recluster(self, mode: ReclusterMode) -> None:
+        self.service.recluster(mode)
+
+    def search(self) -> None:
+        query = " ".join(self.search_box.text().split())
+        current = self.sidebar.current_entry()
+        if query and self.service.search(query):
+            if current is not None:
+                self._before_search = current.key
+            self._search_query = query
+
+    def undo(self) -> None:
+        description = self.service.undo()
+        self.statusBar().showMessage(f"Undone: {description}" if description else "Nothing to undo", 6_000)
+
+    # -- reactions -------------------------------------------------------------------------------
+
+    def _on_photos_changed(self) -> None:
+        self.loader.clear()  # a re-indexed photo may have a new thumbnail under the same id
+        self.grid.view.viewport().update()
+
+    def _on_albums_changed(self) -> None:
+        current = self.sidebar.current_entry()
+        key = current.key if current is not None else ALL_PHOTOS
+        self._reloading = True
+        try:
+            self.album_model.reload()
+            if self._search_query is None and not self.sidebar.select_key(key):
+                self.sidebar.select_key(ALL_PHOTOS)
+        finally:
+            self._reloading = False
+        self._update_page()
+        if self._search_query is None:
+            self._show_entry(self.sidebar.current_entry())
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not self._reloading and current.isValid():
+            self._show_entry(self.album_model.entry(current.row()))
+
+    def _show_entry(self, entry: SidebarEntry | None) -> None:
+        if entry is None:
+            return
+        if self._search_query is not None:  # leaving the search results for an album
+            self._search_query = None
+            self.search_box.blockSignals(True)
+            self.search_box.clear()
+            self.search_box.blockSignals(False)
+        if entry.kind == "all":
+            ids = self.service.all_photo_ids()
+        else:
+            album = self.service.album(entry.album.id if entry.album else None)
+            ids = album.members if album else []
+        self.grid.show_photos(ids, entry.title, "No photos here.")
+        self.album_actions.update_enabled()
+
+    def _show_search_results(self, query: str, ids: list[int]) -> None:
+        if query != self._search_query:
+            return  # the user has moved on
+        self.sidebar.selectionModel().clearCurrentIndex()
+        self.sidebar.clearSelection()
+        self.grid.show_photos(
+            ids, f"Search: “{query}”", f"No good matches for “{query}”.\nTry other words, or fewer of them."
+        )
+
+    def _on_search_text(self, text: str) -> None:
+        if not text.strip() and self._search_query is not None:
+            self._search_query = None
+            if not self.sidebar.select_key(self._before_search):
+                self.sidebar.select_key(ALL_PHOTOS)
+            self._show_entry(self.sidebar.current_entry())
+
+    def _on_finished(self, lines: list[str]) -> None:
+        if lines:
+            self.statusBar().showMessage(lines[0], 15_000)
+            self.statusBar().setToolTip("\n".join(lines))
+
+    def _on_busy(self, _busy: bool) -> None:
+        self._update_actions()
+
+    def _update_page(self) -> None:
+        self.pages.setCurrentWidget(self.splitter if self.service.has_photo_folders() else self.welcome)
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        idle = not self.service.busy
+        has_photos = self.pages.currentWidget() is self.splitter
+        self.add_folder_action.setEnabled(idle)
+        self.welcome.button.setEnabled(idle)
+        self.recluster_action.setEnabled(idle and has_photos)
+        self.recluster_button.setEnabled(idle and has_photos)
+        self.search_box.setEnabled(has_photos)
+
+    # -- geometry --------------------------------------------------------------------------------
+
+    def _restore_geometry(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1200, 780)
+        splitter = self.settings.value("window/splitter")
+        if isinstance(splitter, QByteArray) and not splitter.isEmpty():
+            self.splitter.restoreState(splitter)
+        self.grid.set_zoom(int(self.settings.value("grid/zoom", DEFAULT_ZOOM)))
+
+    def save_geometry(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.settings.setValue("grid/zoom", self.grid.zoom.value())
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_geometry()
+        self.loader.wait_for_done()
+        super().closeEvent(event)

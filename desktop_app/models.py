@@ -1,0 +1,221 @@
+"""Qt item models: the photo grid (photo ids only) and the album sidebar."""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont, QPixmap
+
+from desktop_app.qt_compat import emit
+from desktop_app.service import LibraryService
+from desktop_app.thumbnails import ThumbnailLoader, placeholder_pixmap
+from engine.albums import Album
+
+Index = QModelIndex | QPersistentModelIndex
+ROLE_PHOTO_ID = Qt.ItemDataRole.UserRole + 1
+ROLE_LOADED = Qt.ItemDataRole.UserRole + 2
+ROLE_ENTRY = Qt.ItemDataRole.UserRole + 10
+ROLE_SIZE = Qt.ItemDataRole.UserRole + 11
+ROLE_WEAK = Qt.ItemDataRole.UserRole + 12
+ROLE_PINNED = Qt.ItemDataRole.UserRole + 13
+
+
+class PhotoGridModel(QAbstractListModel):
+    """A list of photo ids; thumbnails come lazily from the loader, a placeholder meanwhile.
+
+    Holds nothing per photo but its id (a compact int array), so 100k photos cost under a megabyte.
+    """
+
+    def __init__(
+        self, loader: ThumbnailLoader, describe: Callable[[int], str] | None = None, parent: Any = None
+    ) -> None:
+        super().__init__(parent)
+        self._ids = array("q")
+        self._loader = loader
+        self._describe = describe
+        self._waiting: dict[int, int] = {}  # photo id → row that asked for its thumbnail
+        self.placeholder = placeholder_pixmap()
+        loader.loaded.connect(self._on_loaded)
+
+    def set_ids(self, ids: Iterable[int]) -> None:
+        self.beginResetModel()
+        self._ids = array("q", ids)
+        self._waiting.clear()
+        self.endResetModel()
+
+    def ids(self) -> list[int]:
+        return self._ids.tolist()
+
+    def photo_id(self, row: int) -> int:
+        return self._ids[row]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._ids)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._ids):
+            return None
+        photo_id = self._ids[index.row()]
+        if role == Qt.ItemDataRole.DecorationRole:
+            pixmap = self._loader.pixmap(photo_id)
+            if pixmap is None:
+                self._waiting[photo_id] = index.row()
+                return self.placeholder
+            return pixmap
+        if role == ROLE_PHOTO_ID:
+            return photo_id
+        if role == ROLE_LOADED:
+            return self._loader.pixmap(photo_id) is not None
+        if role == Qt.ItemDataRole.ToolTipRole and self._describe is not None:
+            return self._describe(photo_id)
+        return None
+
+    def _on_loaded(self, photo_id: int) -> None:
+        row = self._waiting.pop(photo_id, None)
+        if row is not None and row < len(self._ids) and self._ids[row] == photo_id:
+            index = self.index(row)
+            emit(self.dataChanged, index, index, [Qt.ItemDataRole.DecorationRole, ROLE_LOADED])
+
+
+EntryKind = Literal["all", "album", "other"]
+
+
+@dataclass(frozen=True)
+class SidebarEntry:
+    """One row of the sidebar: "All photos", an album, or "Other"."""
+
+    kind: EntryKind
+    album: Album | None
+    size: int
+    cover: int | None
+
+    @property
+    def key(self) -> tuple[str, int | None]:
+        return (self.kind, self.album.id if self.album else None)
+
+    @property
+    def album_id(self) -> int | None:
+        return self.album.id if self.kind == "album" and self.album else None
+
+    @property
+    def title(self) -> str:
+        if self.kind == "all":
+            return "All photos"
+        assert self.album is not None
+        return "Other" if self.kind == "other" else self.album.title
+
+    @property
+    def weak(self) -> bool:
+        """An automatic name the engine is not confident about: worth renaming."""
+        return self.kind == "album" and self.album is not None and self.album.generic and not self.album.user_named
+
+
+class AlbumListModel(QAbstractListModel):
+    """The sidebar: "All photos", the albums (largest first), then "Other"; album names edit in place."""
+
+    def __init__(self, service: LibraryService, loader: ThumbnailLoader, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._service = service
+        self._loader = loader
+        self._entries: list[SidebarEntry] = []
+        self._italic = QFont()
+        self._italic.setItalic(True)
+        loader.loaded.connect(self._on_loaded)
+        self.reload()
+
+    def reload(self) -> None:
+        """Re-read the albums; rows change in place when the list keeps its shape (a rename, a pin)."""
+        ids = self._service.all_photo_ids()
+        entries = [SidebarEntry("all", None, len(ids), ids[0] if ids else None)]
+        for album in self._service.albums():
+            cover = album.cover if album.cover is not None else (album.members[0] if album.members else None)
+            entries.append(SidebarEntry("album" if album.id is not None else "other", album, album.size, cover))
+        if [e.key for e in entries] == [e.key for e in self._entries]:
+            self._entries = entries
+            if entries:
+                emit(self.dataChanged, self.index(0), self.index(len(entries) - 1))
+            return
+        self.beginResetModel()
+        self._entries = entries
+        self.endResetModel()
+
+    def entries(self) -> list[SidebarEntry]:
+        return list(self._entries)
+
+    def entry(self, row: int) -> SidebarEntry:
+        return self._entries[row]
+
+    def row_of(self, key: tuple[str, int | None]) -> int | None:
+        return next((row for row, e in enumerate(self._entries) if e.key == key), None)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._entries)
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        if index.isValid() and self._entries[index.row()].kind == "album":
+            flags |= Qt.ItemFlag.ItemIsEditable
+        return flags
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._entries):
+            return None
+        entry = self._entries[index.row()]
+        album = entry.album
+        if role == Qt.ItemDataRole.DisplayRole:
+            return entry.title
+        if role == Qt.ItemDataRole.EditRole:
+            return album.name if album else entry.title
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._cover(entry)
+        if role == Qt.ItemDataRole.FontRole and entry.kind == "album" and album and not album.user_named:
+            return self._italic  # the machine's name; the user's own names are upright
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(entry)
+        if role == ROLE_ENTRY:
+            return entry
+        if role == ROLE_SIZE:
+            return entry.size
+        if role == ROLE_WEAK:
+            return entry.weak
+        if role == ROLE_PINNED:
+            return bool(album and album.pinned)
+        return None
+
+    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role != Qt.ItemDataRole.EditRole or not index.isValid():
+            return False
+        entry = self._entries[index.row()]
+        name = " ".join(str(value).split())
+        if entry.album_id is None or not name or (entry.album and name == entry.album.name):
+            return False
+        return self._service.rename(entry.album_id, name)  # albumsChanged → reload refreshes the row
+
+    def _cover(self, entry: SidebarEntry) -> QPixmap | None:
+        if entry.cover is None:
+            return None
+        return self._loader.pixmap(entry.cover)
+
+    @staticmethod
+    def _tooltip(entry: SidebarEntry) -> str:
+        lines = [entry.title, f"{entry.size} photo{'s' if entry.size != 1 else ''}"]
+        if entry.kind == "album" and entry.album is not None:
+            if entry.album.pinned:
+                lines.append("Pinned: re-clustering leaves it as it is")
+            if entry.weak:
+                lines.append("A tentative name: rename it (F2)")
+            elif not entry.album.user_named:
+                lines.append("Named automatically")
+        if entry.kind == "other":
+            lines.append("Photos in no album")
+        return "\n".join(lines)
+
+    def _on_loaded(self, photo_id: int) -> None:
+        for row, entry in enumerate(self._entries):
+            if entry.cover == photo_id:
+                index = self.index(row)
+                emit(self.dataChanged, index, index, [Qt.ItemDataRole.DecorationRole])

@@ -1,0 +1,273 @@
+"""`LibraryService`: the one object through which the window talks to the engine.
+
+Quick album actions (rename, merge, pin, undo...) run synchronously on the GUI thread's own `Library`.
+Long operations (index, re-cluster, search, export) run one at a time on a serial worker that opens its
+own `Library`; their progress, outcome and errors arrive as signals.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from PySide6.QtCore import QObject, QThreadPool, Signal
+
+from desktop_app.qt_compat import emit
+from desktop_app.worker import Job, LibraryTask, ProgressAdapter, TaskSignals
+from engine.albums import Album
+from engine.errors import ModelUnavailableError, PhotoAtlasError
+from engine.library import Library
+from engine.paths import display
+from engine.progress import ProgressReporter
+
+ReclusterMode = Literal["auto", "more", "fewer"]
+
+
+class LibraryService(QObject):
+    """Owns the library; runs its verbs for the window.
+
+    Signals:
+        progress(phase, done, total): a long operation advanced (total 0 when unknown).
+        busyChanged(busy): a long operation started or ended.
+        albumsChanged(): albums or photos changed; views should reload.
+        photosChanged(): photos were added, changed or removed (before `albumsChanged`); cached
+            thumbnails may be stale.
+        operationFinished(lines): a long operation succeeded, with its summary.
+        operationFailed(message): an engine error, for the user.
+        operationCancelled(message): the user cancelled; finished work is kept.
+        searchFinished(query, ids): photo ids matching a search, best first (maybe none).
+    """
+
+    progress = Signal(str, int, int)
+    busyChanged = Signal(bool)
+    albumsChanged = Signal()
+    photosChanged = Signal()
+    operationFinished = Signal(list)
+    operationFailed = Signal(str)
+    operationCancelled = Signal(str)
+    searchFinished = Signal(str, list)
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._library = Library(directory)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)  # one serial worker owns the long writes
+        self._adapter: ProgressAdapter | None = None
+        self._signals: TaskSignals | None = None
+        self._title = ""
+        self._albums: list[Album] | None = None
+        self._hashes: dict[int, str] | None = None
+        self._ids: list[int] | None = None
+        self._paths: dict[int, bytes] = {}
+
+    # -- lifecycle and state ---------------------------------------------------------------------
+
+    @property
+    def directory(self) -> Path:
+        return self._library.directory
+
+    @property
+    def busy(self) -> bool:
+        return self._adapter is not None
+
+    @property
+    def operation_title(self) -> str:
+        """What the running long operation is ("Indexing photos"), or "" when idle."""
+        return self._title
+
+    def close(self, timeout_ms: int = 10_000) -> bool:
+        """Cancel any long operation, wait for the worker, close the library; False if it did not stop."""
+        self.cancel()
+        stopped = self._pool.waitForDone(timeout_ms)
+        self._library.close()
+        return stopped
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def has_photo_folders(self) -> bool:
+        return bool(self._library.catalog.roots())
+
+    def photo_folders(self) -> list[str]:
+        return [display(raw) for _, raw in self._library.catalog.roots()]
+
+    def albums(self) -> list[Album]:
+        """Live albums, largest first, then "Other" (id None); cached until something changes."""
+        if self._albums is None:
+            self._albums = self._library.albums.albums()
+        return self._albums
+
+    def album(self, album_id: int | None) -> Album | None:
+        return next((a for a in self.albums() if a.id == album_id), None)
+
+    def all_photo_ids(self) -> list[int]:
+        """Every photo, by capture time."""
+        self._load_photos()
+        assert self._ids is not None
+        return self._ids
+
+    def photo_path(self, photo_id: int) -> str:
+        self._load_photos()
+        raw = self._paths.get(photo_id)
+        return display(raw) if raw is not None else ""
+
+    def thumbnail_file(self, photo_id: int) -> Path | None:
+        """The cached thumbnail of a photo on disk, or None when it has none."""
+        self._load_photos()
+        assert self._hashes is not None
+        hash_ = self._hashes.get(photo_id)
+        relpath = self._library.catalog.thumbnail_path(hash_) if hash_ else None
+        return self._library.thumbnails.directory / relpath if relpath else None
+
+    def _load_photos(self) -> None:
+        if self._hashes is None:
+            rows = self._library.photos()
+            self._ids = [r.id for r in rows]
+            self._hashes = {r.id: r.hash for r in rows}
+            self._paths = {r.id: r.path for r in rows}
+
+    def _invalidate(self, photos: bool = False) -> None:
+        self._albums = None
+        if photos:
+            self._hashes = self._ids = None
+            self._paths = {}
+            emit(self.photosChanged)
+        emit(self.albumsChanged)
+
+    # -- quick album actions ---------------------------------------------------------------------
+
+    def rename(self, album_id: int, name: str) -> bool:
+        return self._act(lambda: self._library.albums.rename(album_id, name))
+
+    def merge(self, sources: Sequence[int], into: int) -> bool:
+        return self._act(lambda: self._library.albums.merge(list(sources), into))
+
+    def move(self, photo_ids: Sequence[int], album_id: int) -> bool:
+        return self._act(lambda: self._library.albums.move(list(photo_ids), album_id))
+
+    def remove(self, photo_ids: Sequence[int]) -> bool:
+        return self._act(lambda: self._library.albums.remove(list(photo_ids)))
+
+    def split(self, photo_ids: Sequence[int], name: str | None = None) -> int | None:
+        """A new album of the given photos; its id, or None on error (reported)."""
+        created: list[int] = []
+        ok = self._act(lambda: created.append(self._library.albums.split(list(photo_ids), name)))
+        return created[0] if ok else None
+
+    def pin(self, album_id: int, pinned: bool) -> bool:
+        return self._act(lambda: self._library.albums.pin(album_id, pinned))
+
+    def undo(self) -> str | None:
+        """Undo the latest album action; its description, or None when there was nothing to undo."""
+        done: list[str | None] = []
+        if not self._act(lambda: done.append(self._library.albums.undo())) or done[0] is None:
+            return None
+        return done[0]
+
+    def _act(self, action: Callable[[], object]) -> bool:
+        try:
+            action()
+        except PhotoAtlasError as exc:
+            emit(self.operationFailed, str(exc))
+            return False
+        self._invalidate()
+        return True
+
+    # -- long operations -------------------------------------------------------------------------
+
+    def index_folders(self, paths: Sequence[str | os.PathLike[str]], embed: bool = True) -> bool:
+        """Add folders and index them; without the CLIP model, photos are still cataloged and thumbnailed."""
+        folders = [Path(p) for p in paths]
+
+        def job(library: Library, progress: ProgressReporter) -> list[str]:
+            if not embed:
+                return library.index(folders, embed=False, progress=progress).lines()
+            try:
+                return library.index(folders, embed=True, progress=progress).lines()
+            except ModelUnavailableError as exc:
+                lines = library.index(folders, embed=False, progress=progress).lines()
+                return [*lines, f"Photos were added without albums: {exc}"]
+
+        return self.start_operation("Adding photos", job, photos_changed=True)
+
+    def recluster(self, mode: ReclusterMode = "auto") -> bool:
+        def job(library: Library, progress: ProgressReporter) -> list[str]:
+            summary = library.recluster(more=mode == "more", fewer=mode == "fewer", progress=progress)
+            return summary.lines()
+
+        return self.start_operation("Re-clustering", job)
+
+    def search(self, query: str, limit: int = 200) -> bool:
+        def job(library: Library, progress: ProgressReporter) -> list[int]:
+            return [hit.id for hit in library.search(query, limit, progress)]
+
+        return self.start_operation(
+            "Searching", job, on_result=lambda ids: emit(self.searchFinished, query, ids), changes=False
+        )
+
+    def export_album(self, album_id: int, destination: str | os.PathLike[str]) -> bool:
+        def job(library: Library, progress: ProgressReporter) -> list[str]:
+            return library.export_album(album_id, Path(destination)).lines()
+
+        return self.start_operation("Exporting", job, changes=False)
+
+    def cancel(self) -> None:
+        """Ask the running long operation to stop; `operationCancelled` follows."""
+        if self._adapter is not None:
+            self._adapter.cancel()
+
+    def start_operation(
+        self,
+        title: str,
+        job: Job,
+        on_result: Callable[[Any], None] | None = None,
+        changes: bool = True,
+        photos_changed: bool = False,
+    ) -> bool:
+        """Run `job(library, progress)` on the worker; False (and `operationFailed`) while another runs.
+
+        Args:
+            title: what the operation is, for the status bar.
+            on_result: called in the GUI thread with the result; by default the result is a list of
+                summary lines for `operationFinished`.
+            changes: the job may change albums, so views reload afterwards (also after a cancel).
+            photos_changed: the job may add or remove photos.
+        """
+        if self.busy:
+            emit(self.operationFailed, f"{self._title} is still running; wait for it or cancel it first.")
+            return False
+        adapter, signals = ProgressAdapter(self), TaskSignals(self)
+        adapter.progressed.connect(self.progress)
+
+        def finish() -> None:
+            self._adapter = self._signals = None
+            self._title = ""
+            adapter.deleteLater()
+            signals.deleteLater()
+            if changes:
+                self._invalidate(photos_changed)
+            emit(self.busyChanged, False)
+
+        def succeeded(result: object) -> None:
+            finish()
+            if on_result is not None:
+                on_result(result)
+            else:
+                emit(self.operationFinished, list(result) if isinstance(result, list) else [str(result)])
+
+        def failed(message: str) -> None:
+            finish()
+            emit(self.operationFailed, message)
+
+        def cancelled(message: str) -> None:
+            finish()
+            emit(self.operationCancelled, message)
+
+        signals.succeeded.connect(succeeded)
+        signals.failed.connect(failed)
+        signals.cancelled.connect(cancelled)
+        self._adapter, self._signals, self._title = adapter, signals, title
+        emit(self.busyChanged, True)
+        self._pool.start(LibraryTask(self.directory, job, adapter, signals))
+        return True
