@@ -124,7 +124,7 @@ class AlbumStore:
                     name,
                     bool(user_named),
                     bool(pinned),
-                    first_id.get(cover_hash) if cover_hash else None,
+                    self._cover(cover_hash, album_id, placement, first_id, members[album_id]),
                     members[album_id],
                     min(span) if span else None,
                     max(span) if span else None,
@@ -150,6 +150,19 @@ class AlbumStore:
                 )
             )
         return out
+
+    @staticmethod
+    def _cover(
+        cover_hash: str | None,
+        album_id: int,
+        placement: dict[str, tuple[int | None, str]],
+        first_id: dict[str, int],
+        members: list[int],
+    ) -> int | None:
+        """The album's cover photo: its chosen one while that photo is still in it, else its first photo."""
+        if cover_hash and placement.get(cover_hash, (None, ""))[0] == album_id and cover_hash in first_id:
+            return first_id[cover_hash]
+        return members[0] if members else None
 
     def resolve(self, ref: str | int) -> int:
         """An album id from an id or an exact name; `InvalidInputError` when none or several match."""
@@ -179,7 +192,7 @@ class AlbumStore:
         album_id = self.resolve(album)
         name = self._valid_name(name, exclude=album_id)
         with self._action("rename", f"rename album {album_id} to '{name}'") as (db, undo):
-            self._save_album(db, undo, album_id)
+            self._save_album(db, undo, album_id, ("name", "user_named"))
             db.execute("UPDATE albums SET name=?, user_named=1, updated_at=? WHERE id=?", (name, time.time(), album_id))
         return name
 
@@ -194,8 +207,9 @@ class AlbumStore:
         description = f"merge album{'s' if len(source_ids) > 1 else ''} {', '.join(map(str, source_ids))} into {target}"
         with self._action("merge", description) as (db, undo):
             now = time.time()
-            for album_id in [target, *source_ids]:
-                self._save_album(db, undo, album_id)
+            self._save_album(db, undo, target, ("merged",))
+            for album_id in source_ids:
+                self._save_album(db, undo, album_id, ("retired_at",))
             hashes = self._member_hashes(db, source_ids)
             # The photos the sources held become the user's placement in the target: a re-cluster that
             # would split them apart again leaves them where the merge put them.
@@ -210,7 +224,6 @@ class AlbumStore:
         album_id = self.resolve(album)
         hashes = self._photo_hashes(photo_ids)
         with self._action("move", f"move {len(photo_ids)} photo(s) to album {album_id}") as (db, undo):
-            self._save_album(db, undo, album_id)
             self._place(db, undo, hashes, album_id, "user")
         return album_id
 
@@ -239,15 +252,18 @@ class AlbumStore:
         """Freeze (or unfreeze) an album: a pinned album's photos stay exactly as they are."""
         album_id = self.resolve(album)
         with self._action("pin", f"{'pin' if pinned else 'unpin'} album {album_id}") as (db, undo):
-            self._save_album(db, undo, album_id)
+            self._save_album(db, undo, album_id, ("pinned",))
             db.execute("UPDATE albums SET pinned=?, updated_at=? WHERE id=?", (int(pinned), time.time(), album_id))
         return album_id
 
     def set_cover(self, album: str | int, photo_id: int) -> None:
         album_id = self.resolve(album)
         (hash_,) = self._photo_hashes([photo_id])
+        row = self.catalog.execute("SELECT album_id FROM album_members WHERE hash=?", (hash_,)).fetchone()
+        if row is None or row[0] != album_id:
+            raise InvalidInputError(f"photo {photo_id} is not in album {album_id}: move it there first")
         with self._action("cover", f"set the cover of album {album_id}") as (db, undo):
-            self._save_album(db, undo, album_id)
+            self._save_album(db, undo, album_id, ("cover_hash", "cover_user"))
             db.execute(
                 "UPDATE albums SET cover_hash=?, cover_user=1, updated_at=? WHERE id=?", (hash_, time.time(), album_id)
             )
@@ -264,8 +280,11 @@ class AlbumStore:
             undo = _Undo.from_json(payload)
             now = time.time()
             for album_id, values in undo.albums.items():
+                if not values:
+                    continue
                 sets = ", ".join(f"{k}=?" for k in values)
                 db.execute(f"UPDATE albums SET {sets}, updated_at=? WHERE id=?", (*values.values(), now, album_id))
+            revived: set[int] = set()
             for hash_, before in undo.members.items():
                 if before is None:
                     db.execute("DELETE FROM album_members WHERE hash=?", (hash_,))
@@ -274,8 +293,19 @@ class AlbumStore:
                         "INSERT OR REPLACE INTO album_members(hash, album_id, source, updated_at) VALUES(?,?,?,?)",
                         (hash_, before[0], before[1], now),
                     )
+                    if before[0] is not None and before[1] == "user":
+                        revived.add(before[0])
             for album_id in undo.created:
                 db.execute("UPDATE albums SET retired_at=? WHERE id=?", (now, album_id))
+            # A re-cluster since the action may have retired the album a photo of the user's goes back to (it
+            # had lost its automatic photos): the user's placement brings it back, as an album with the
+            # user's photos is always kept.
+            for album_id in revived - set(undo.created):
+                db.execute(
+                    "UPDATE albums SET retired_at=NULL, updated_at=? WHERE id=? AND retired_at IS NOT NULL",
+                    (now, album_id),
+                )
+            self._settle_names(db, set(undo.albums) | revived)
             db.execute("UPDATE album_actions SET undone=1 WHERE id=?", (action_id,))
         return str(description)
 
@@ -303,11 +333,15 @@ class AlbumStore:
         """One user action: its changes and its undo record commit together."""
         return AlbumStore._ActionContext(self, kind, description)
 
-    def _save_album(self, db: sqlite3.Connection, undo: _Undo, album_id: int) -> None:
-        if album_id in undo.albums:
-            return
-        row = db.execute(f"SELECT {', '.join(_ALBUM_FIELDS)} FROM albums WHERE id=?", (album_id,)).fetchone()
-        undo.albums[album_id] = dict(zip(_ALBUM_FIELDS, row, strict=True))
+    def _save_album(self, db: sqlite3.Connection, undo: _Undo, album_id: int, fields: Sequence[str]) -> None:
+        """Remember the fields an action changes, and only those: undoing a rename after a re-cluster must
+        not bring back an album the re-cluster retired, nor the automatic name it replaced."""
+        assert set(fields) <= set(_ALBUM_FIELDS)
+        saved = undo.albums.setdefault(album_id, {})
+        fields = [f for f in fields if f not in saved]
+        if fields:
+            row = db.execute(f"SELECT {', '.join(fields)} FROM albums WHERE id=?", (album_id,)).fetchone()
+            saved.update(zip(fields, row, strict=True))
 
     def _place(
         self, db: sqlite3.Connection, undo: _Undo, hashes: Iterable[str], album_id: int | None, source: str
@@ -355,6 +389,30 @@ class AlbumStore:
         if clash:
             raise InvalidInputError(f"album {clash[0]} is already named '{name}' (merge them with photoatlas merge)")
         return name
+
+    @staticmethod
+    def _settle_names(db: sqlite3.Connection, album_ids: Iterable[int]) -> None:
+        """Keep live album names distinct after an undo brought an old name back (a re-cluster may have given
+        it to another album since): an automatic name gives way with a qualifier, "Beach (2)"."""
+        rows = db.execute("SELECT id, name, user_named FROM albums WHERE retired_at IS NULL").fetchall()
+        names = {r[0]: (r[1], bool(r[2])) for r in rows}
+        for album_id in sorted(album_ids):
+            if album_id not in names:
+                continue
+            name, user_named = names[album_id]
+            clashes = [a for a, (n, _) in names.items() if a != album_id and n.casefold() == name.casefold()]
+            if not clashes:
+                continue
+            # The restored name is automatic, or another album's user name holds it: the restored one yields.
+            yielding = [album_id] if not user_named or any(names[a][1] for a in clashes) else clashes
+            for loser in yielding:
+                taken = {n.casefold() for n, _ in names.values()}
+                number = 2
+                while f"{names[loser][0]} ({number})".casefold() in taken:
+                    number += 1
+                new_name = f"{names[loser][0]} ({number})"
+                db.execute("UPDATE albums SET name=? WHERE id=?", (new_name, loser))
+                names[loser] = (new_name, names[loser][1])
 
     @staticmethod
     def _placeholder_name(db: sqlite3.Connection) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,7 +61,10 @@ def export_album(
         for row in store.catalog.execute("SELECT id, path FROM photos").fetchall()
         if row[0] in set(members)
     }
-    destination.mkdir(parents=True, exist_ok=True)
+    try:
+        destination.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot create the folder {display(destination)}: {exc.strerror or exc}") from exc
     summary = ExportSummary(destination)
     for photo_id in members:
         source = paths[photo_id]
@@ -99,7 +103,13 @@ def _write(source: Path, target: Path, link: str | None) -> None:
     elif link == "sym":
         os.symlink(source, target)
     else:
-        # Copy to a temporary name first: an interrupted export never leaves a truncated photo behind.
-        partial = target.with_name(target.name + ".partial")
-        shutil.copy2(source, partial)
-        os.replace(partial, target)
+        # Copy to a temporary name first: an interrupted export never leaves a truncated photo behind. The
+        # name is new (mkstemp), so no file of the user's (say "IMG_1.jpg.partial") is ever overwritten.
+        fd, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+        os.close(fd)
+        try:
+            shutil.copy2(source, partial)
+            os.replace(partial, target)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise

@@ -145,9 +145,10 @@ def recluster(
         now = time.time()
         ids: dict[AlbumKey, int | None] = {None: None}
         ids.update({a: a for a in albums})
+        taken = {r[0].casefold() for r in db.execute("SELECT name FROM albums WHERE retired_at IS NULL")}
         for key in plan.new_albums:
             cur = db.execute(
-                "INSERT INTO albums(name, created_at, updated_at) VALUES(?,?,?)", (f"Album {key[1] + 1}", now, now)
+                "INSERT INTO albums(name, created_at, updated_at) VALUES(?,?,?)", (_provisional_name(taken), now, now)
             )
             ids[key] = int(cur.lastrowid)
             summary.created.append(ids[key])
@@ -189,6 +190,15 @@ def recluster(
     if naming is None:
         summary.naming = "albums are not named: the model is unavailable (run photoatlas name later)"
     return summary
+
+
+def _provisional_name(taken: set[str]) -> str:
+    """A name for a new album until naming runs, distinct from every live album's (and then taken)."""
+    number = 1
+    while f"album {number}" in taken:
+        number += 1
+    taken.add(f"album {number}")
+    return f"Album {number}"
 
 
 def _hashes(catalog: Catalog, photo_ids: np.ndarray) -> list[str]:
