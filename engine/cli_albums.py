@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.cli_common import Handler, run_with_bar
+from engine.cli_common import Handler, print_json, run_with_bar
 from engine.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -93,8 +91,7 @@ def album_json(album: Album) -> dict[str, object]:
 def _cmd_albums(library: Library, args: argparse.Namespace) -> int:
     albums = library.albums.albums()
     if args.json:
-        json.dump([album_json(a) for a in albums], sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json([album_json(a) for a in albums])
         return 0
     if not albums:
         print("No albums yet: run photoatlas recluster")
