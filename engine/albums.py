@@ -210,9 +210,9 @@ class AlbumStore:
             self._save_album(db, undo, target, ("merged",))
             for album_id in source_ids:
                 self._save_album(db, undo, album_id, ("retired_at",))
-            hashes = self._member_hashes(db, source_ids)
-            # The photos the sources held become the user's placement in the target: a re-cluster that
-            # would split them apart again leaves them where the merge put them.
+            hashes = self._member_hashes(db, [target, *source_ids])
+            # Every photo of the merged album (the target's own as well as the sources') becomes the user's
+            # placement: a re-cluster that would split them apart again leaves them where the merge put them.
             self._place(db, undo, hashes, target, "user")
             marks = ",".join("?" * len(source_ids))
             db.execute(f"UPDATE albums SET retired_at=?, updated_at=? WHERE id IN ({marks})", (now, now, *source_ids))

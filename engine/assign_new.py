@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,13 +60,13 @@ def assign_new_photos(catalog: Catalog, model_id: int) -> AssignSummary | None:
     features = np.stack([np.frombuffer(r[2], dtype="<f4") for r in new]).astype(np.float32)
     labels, confidence = estimator.predict_with_confidence(features)
     floor = float(np.quantile(estimator.training_confidence(), CONFIDENCE_QUANTILE))
-    targets = dict(
-        catalog.execute(
-            "SELECT ca.cluster, ca.album_id FROM cluster_albums ca JOIN albums a ON a.id = ca.album_id"
-            " WHERE ca.clustering_id = ? AND a.retired_at IS NULL AND a.pinned = 0",
-            (clustering_id,),
-        ).fetchall()
-    )
+    mapped = catalog.execute(
+        "SELECT ca.cluster, ca.album_id, a.retired_at IS NOT NULL, a.pinned FROM cluster_albums ca"
+        " JOIN albums a ON a.id = ca.album_id WHERE ca.clustering_id = ?",
+        (clustering_id,),
+    ).fetchall()
+    targets = {c: album for c, album, retired, pinned in mapped if not retired and not pinned}
+    targets.update(_followed(catalog, clustering_id, [c for c, _, retired, _ in mapped if retired]))
     assigned = 0
     now = time.time()
     with catalog.transaction() as db:
@@ -86,6 +87,30 @@ def assign_new_photos(catalog: Catalog, model_id: int) -> AssignSummary | None:
                 assigned += 1
             seen.add(hash_)
     return AssignSummary(assigned, len(new) - assigned, _other_share(catalog, model_id))
+
+
+def _followed(catalog: Catalog, clustering_id: int, clusters: list[int]) -> dict[int, int]:
+    """Clusters whose album is gone since the clustering (the user merged it into another): the live, unpinned
+    album that now holds most of their photos, so that a merge stays merged for new photos too."""
+    if not clusters:
+        return {}
+    open_albums = {r[0] for r in catalog.execute("SELECT id FROM albums WHERE retired_at IS NULL AND pinned = 0")}
+    placed = dict(catalog.execute("SELECT hash, album_id FROM album_members").fetchall())
+    out = {}
+    for cluster in clusters:
+        hashes = {
+            r[0]
+            for r in catalog.execute(
+                "SELECT p.hash FROM cluster_members m JOIN photos p ON p.id = m.photo_id"
+                " WHERE m.clustering_id = ? AND m.cluster = ?",
+                (clustering_id, cluster),
+            )
+        }
+        counts = Counter(placed.get(h) for h in hashes)
+        best = max((a for a in counts if a in open_albums), key=lambda a: (counts[a], -a), default=None)
+        if best is not None and 2 * counts[best] > len(hashes):
+            out[cluster] = best
+    return out
 
 
 def _other_share(catalog: Catalog, model_id: int) -> float:

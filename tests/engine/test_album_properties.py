@@ -262,9 +262,10 @@ class Session:
             chosen = self.rng.sample(live, self.rng.randint(2, min(3, len(live))))
             target, sources = chosen[0], chosen[1:]
             self.store.merge([a.id for a in sources], target.id)
-            for album in sources:
+            for album in chosen:  # the target's own photos are part of the merge too
                 for photo_id in album.members:
                     d.placed[self.photos.hash_of[photo_id]] = target.id
+            for album in sources:
                 d.merged_away.add(album.id)
                 d.pinned.discard(album.id)
                 d.names.pop(album.id, None)
@@ -390,7 +391,7 @@ ACTIONS += ["undo"] * 3 + ["bad", "add", "add"] + ["recluster"] * 4
 
 
 @pytest.mark.parametrize("naming", [True, False], ids=["named", "model-unavailable"])
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(8))
 def test_random_sessions_keep_every_user_decision(library, monkeypatch, seed: int, naming: bool) -> None:
     use_fake_clusterer(monkeypatch)
     if not naming:  # albums keep provisional names, as when the model cannot be loaded

@@ -62,7 +62,7 @@ def do_merge(store: AlbumStore) -> Callable[[], None]:
         albums = by_id(store)
         assert set(albums) == {a.id}
         assert sorted(albums[a.id].members) == sorted(a.members + b.members + c.members)
-        assert albums[a.id].user_members == b.size + c.size
+        assert albums[a.id].user_members == a.size + b.size + c.size, "the whole merged album is the user's"
 
     return check
 
@@ -341,3 +341,15 @@ def test_undoing_a_move_returns_photos_to_an_album_a_recluster_retired(clustered
     store.undo()
     album = by_id(store).get(new_id)
     assert album is not None and sorted(album.members) == sorted(chosen) and album.name == "Picked"
+
+
+def test_a_merged_album_stays_together_through_reclusters(clustered) -> None:
+    library, _ = clustered
+    store = library.albums
+    a, b, _ = live(store)
+    store.merge([b.id], a.id)
+    for k in (3, 4, 2, 3):
+        library.recluster(k=k)  # three blobs: the machine would split the merged album again
+        albums = by_id(store)
+        assert set(a.members + b.members) <= set(albums[a.id].members)
+        assert b.id not in albums
