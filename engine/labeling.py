@@ -141,10 +141,11 @@ def album_names(
         placement: where each photo is (None = "Other"); keys may be ids of albums still to be created.
         hashes, features: the photos' content hashes and CLIP features, rows aligned.
     """
-    rows = catalog.execute("SELECT id, name, user_named FROM albums WHERE retired_at IS NULL").fetchall()
-    user_named = {r[0] for r in rows if r[2]}
-    reserved = [r[1] for r in rows if r[2]]
-    keys = [key for key in dict.fromkeys(placement.values()) if key is not None and key not in user_named]
+    rows = catalog.execute("SELECT id, name, user_named, pinned FROM albums WHERE retired_at IS NULL").fetchall()
+    # A pinned album does not change, its automatic name included; its name stays reserved.
+    frozen = {r[0] for r in rows if r[2] or r[3]}
+    reserved = [r[1] for r in rows if r[2] or r[3]]
+    keys = [key for key in dict.fromkeys(placement.values()) if key is not None and key not in frozen]
     index = {key: i for i, key in enumerate(keys)}
     position = {h: i for i, h in enumerate(hashes)}
     taken = dict(catalog.execute("SELECT hash, taken_at FROM photos").fetchall())
@@ -167,9 +168,10 @@ def album_names(
 
 
 def write_album_names(db: sqlite3.Connection, names: dict[int, ClusterName], now: float) -> None:
-    """Store automatic names; `user_named=0` in the WHERE means a name the user gave is never replaced."""
+    """Store automatic names; the WHERE keeps a name the user gave, and a pinned album's, from being replaced."""
     db.executemany(
-        "UPDATE albums SET name=?, confidence=?, generic=?, alternatives=?, updated_at=? WHERE id=? AND user_named=0",
+        "UPDATE albums SET name=?, confidence=?, generic=?, alternatives=?, updated_at=?"
+        " WHERE id=? AND user_named=0 AND pinned=0",
         [
             (n.name, float(n.confidence), int(n.generic), json.dumps(list(n.alternatives)), now, album_id)
             for album_id, n in names.items()

@@ -125,8 +125,8 @@ def recluster(
         )
     }
     albums = {
-        a: AlbumState(bool(p), bool(m))
-        for a, p, m in catalog.execute("SELECT id, pinned, merged FROM albums WHERE retired_at IS NULL")
+        a: AlbumState(bool(p), bool(m), bool(u))
+        for a, p, m, u in catalog.execute("SELECT id, pinned, merged, user_named FROM albums WHERE retired_at IS NULL")
     }
     plan = plan_reconcile(labels, members, albums)
     final = _final_placement(members, plan)

@@ -4,9 +4,10 @@ Pure functions on plain data, so every rule can be tested without a model or a c
 - a photo the user placed (source 'user') and every photo of a pinned album stays where it is;
 - fresh clusters are matched one-to-one to albums by overlap with an optimal assignment (Hungarian);
   a match needs most of the album's or most of the cluster's photos in common;
-- an unmatched cluster that lies mostly inside an album the user built by merging joins it (the merge
-  stays merged); any other unmatched cluster becomes a new album;
-- an album left with no photos is retired unless it is pinned; one with only the user's photos stays.
+- an unmatched cluster that lies mostly inside an album the user built by merging or named joins it
+  (the merge stays merged, the named album keeps its photos); any other unmatched cluster becomes a new album;
+- an album left with no photos is retired unless it is pinned (an empty album is no use in the sidebar; a
+  retired album's name comes back with an undo); one with only the user's photos stays.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ class AlbumState:
 
     pinned: bool = False
     merged: bool = False
+    user_named: bool = False
+
+    @property
+    def is_home(self) -> bool:
+        """The user shaped this album (merged or named it): unmatched clusters mostly inside it join it."""
+        return (self.merged or self.user_named) and not self.pinned
 
 
 @dataclass
@@ -123,9 +130,9 @@ def _match(
 def _merged_home(
     cluster: set[str], members: dict[str, tuple[int | None, str]], albums: dict[int, AlbumState]
 ) -> int | None:
-    """The merged album holding most of this cluster's photos, if one holds more than half of them."""
+    """The merged or user-named album holding most of this cluster's photos, if it holds more than half."""
     counts = Counter(members[h][0] for h in cluster if h in members)
     for album, count in counts.most_common(1):
-        if album in albums and albums[album].merged and not albums[album].pinned and count > 0.5 * len(cluster):
+        if album in albums and albums[album].is_home and count > 0.5 * len(cluster):
             return album
     return None

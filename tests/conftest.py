@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,9 +75,11 @@ def make_photo() -> PhotoMaker:
     ) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         image = Image.new("RGB", size, color)
-        # A distinct mark per file so that no two generated photos share content by accident.
-        mark = abs(hash(os.fsencode(path))) % (size[0] * size[1])
-        image.putpixel((mark % size[0], mark // size[0]), (mark % 256, 255 - mark % 256, 7))
+        # A distinct mark per file so that no two generated photos share content by accident: its place
+        # and colour come from a CRC of the path (stable across runs, unlike the salted hash()).
+        crc = zlib.crc32(os.fsencode(path))
+        mark = crc % (size[0] * size[1])
+        image.putpixel((mark % size[0], mark // size[0]), ((crc >> 8) & 255, (crc >> 16) & 255, (crc >> 24) & 255))
         exif = image.getexif()
         if taken is not None:
             exif.get_ifd(0x8769)[0x9003] = taken.strftime("%Y:%m:%d %H:%M:%S")

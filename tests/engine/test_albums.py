@@ -353,3 +353,18 @@ def test_a_merged_album_stays_together_through_reclusters(clustered) -> None:
         albums = by_id(store)
         assert set(a.members + b.members) <= set(albums[a.id].members)
         assert b.id not in albums
+
+
+def test_renaming_never_touches_a_pinned_albums_name(clustered) -> None:
+    from engine.vocabulary import VocabularyChoice
+
+    library, _ = clustered
+    store = library.albums
+    pinned, other, _ = live(store)
+    store.pin(pinned.id)
+    before = {a.id: a.name for a in live(store)}
+    library.set_vocabulary(VocabularyChoice(replacement=("zebra crossing", "lighthouse", "violin", "teapot")))
+    library.name()
+    after = {a.id: a.name for a in live(store)}
+    assert after[pinned.id] == before[pinned.id]
+    assert after[other.id] != before[other.id], "unpinned albums are re-named from the new vocabulary"

@@ -198,3 +198,13 @@ def test_every_clustered_photo_is_placed_once() -> None:
     assert not targets & set(plan.retire), "nothing is placed into an album being retired"
     assert 3 not in targets and 3 not in plan.retire
     assert {t for t in targets if isinstance(t, tuple)} <= set(plan.new_albums)
+
+
+def test_unmatched_cluster_mostly_inside_a_user_named_album_joins_it() -> None:
+    first, second = hashes("f", 8), hashes("s", 6)
+    members = auto(1, first + second)
+    labels = {**labelled(0, first), **labelled(1, second)}
+    named = plan_reconcile(labels, members, {1: AlbumState(user_named=True)})
+    assert named.cluster_album == {0: 1, 1: 1} and named.new_albums == []
+    unnamed = plan_reconcile(labels, members, {1: AlbumState()})
+    assert unnamed.cluster_album == {0: 1, 1: ("new", 1)}
