@@ -21,6 +21,7 @@ from desktop_app.album_actions import AlbumActions
 from desktop_app.messages import show_error
 from desktop_app.models import AlbumListModel, PhotoGridModel, SidebarEntry
 from desktop_app.operation_bar import OperationBar
+from desktop_app.photo_actions import PhotoActions
 from desktop_app.service import LibraryService, ReclusterMode
 from desktop_app.sidebar import AlbumSidebar
 from desktop_app.thumbnail_grid import DEFAULT_ZOOM, ThumbnailGrid
@@ -70,7 +71,11 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.pages)
 
         self.album_actions = AlbumActions(service, self.sidebar, self)
+        self.photo_actions = PhotoActions(
+            service, self.grid, self._grid_entry, lambda: self.album_model.entries(), self
+        )
         self._build_toolbar()
+        self._build_menus()
         self.operation_bar = OperationBar(service)
         self.statusBar().addPermanentWidget(self.operation_bar)
 
@@ -84,6 +89,9 @@ class MainWindow(QMainWindow):
         self.sidebar.selectionModel().currentChanged.connect(self._on_current_changed)
         self.sidebar.clicked.connect(lambda _index: self._show_entry(self.sidebar.current_entry()))
         self.welcome.chooseFoldersRequested.connect(self.add_folder)
+        self.sidebar.photosDropped.connect(self._on_photos_dropped)
+        self.sidebar.albumsDropped.connect(self._on_albums_dropped)
+        self.grid.view.selectionModel().selectionChanged.connect(lambda *_: self.photo_actions.update_enabled())
 
         self._restore_geometry()
         self._update_page()
@@ -134,6 +142,35 @@ class MainWindow(QMainWindow):
         self.search_box.textChanged.connect(self._on_search_text)
         toolbar.addWidget(self.search_box)
 
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.add_folder_action)
+        file_menu.addSeparator()
+        quit_action = file_menu.addAction("Quit")
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addAction(self.undo_action)
+        find = edit_menu.addAction("Search…")
+        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.triggered.connect(lambda: self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason))
+        album_menu = bar.addMenu("&Album")
+        for action in (self.album_actions.rename, self.album_actions.merge, self.album_actions.pin):
+            album_menu.addAction(action)
+        album_menu.addAction(self.album_actions.export)
+        album_menu.addSeparator()
+        album_menu.addAction(self.recluster_action)
+        album_menu.aboutToShow.connect(self.album_actions.update_enabled)
+        photo_menu = bar.addMenu("&Photo")
+        actions = self.photo_actions
+        for action in (actions.open, actions.new_album, actions.remove, actions.set_cover):
+            photo_menu.addAction(action)
+        photo_menu.addSeparator()
+        photo_menu.addAction(actions.show_folder)
+        photo_menu.addAction(actions.open_external)
+        photo_menu.aboutToShow.connect(actions.update_enabled)
+
     # -- commands --------------------------------------------------------------------------------
 
     def add_folder(self) -> None:
@@ -157,6 +194,28 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Undone: {description}" if description else "Nothing to undo", 6_000)
 
     # -- reactions -------------------------------------------------------------------------------
+
+    def _grid_entry(self) -> SidebarEntry | None:
+        """The sidebar entry the grid shows; None while it shows search results."""
+        return None if self._search_query is not None else self.sidebar.current_entry()
+
+    def _on_photos_dropped(self, photo_ids: list[int], target: SidebarEntry) -> None:
+        if target.kind == "other":
+            done = self.service.remove(photo_ids)
+        elif target.album_id is not None:
+            done = self.service.move(photo_ids, target.album_id)
+        else:
+            return
+        if done:
+            count = len(photo_ids)
+            where = "Other" if target.kind == "other" else f"“{target.title}”"
+            self.statusBar().showMessage(f"Moved {count} photo{'s' if count != 1 else ''} to {where}", 6_000)
+
+    def _on_albums_dropped(self, album_ids: list[int], target: SidebarEntry) -> None:
+        sources = [a for a in album_ids if a != target.album_id]
+        if target.album_id is not None and sources and self.service.merge(sources, target.album_id):
+            self.sidebar.select_key(target.key)
+            self.statusBar().showMessage(f"Merged into “{target.title}” (Ctrl+Z undoes it)", 6_000)
 
     def _on_photos_changed(self) -> None:
         self.loader.clear()  # a re-indexed photo may have a new thumbnail under the same id
@@ -190,6 +249,9 @@ class MainWindow(QMainWindow):
             self.search_box.blockSignals(False)
         if entry.kind == "all":
             ids = self.service.all_photo_ids()
+        elif entry.kind == "folder":
+            assert entry.folder is not None
+            ids = self.service.folder_photo_ids(entry.folder)
         else:
             album = self.service.album(entry.album.id if entry.album else None)
             ids = album.members if album else []

@@ -5,11 +5,13 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont, QPixmap
 
+from desktop_app.drag_data import ALBUMS_MIME, PHOTOS_MIME, albums_mime, photos_mime
 from desktop_app.qt_compat import emit
 from desktop_app.service import LibraryService
 from desktop_app.thumbnails import ThumbnailLoader, placeholder_pixmap
@@ -56,6 +58,23 @@ class PhotoGridModel(QAbstractListModel):
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._ids)
 
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        return flags | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else flags
+
+    def mimeTypes(self) -> list[str]:
+        return [PHOTOS_MIME, "text/uri-list"]
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # type: ignore[override]
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        ids = [self._ids[row] for row in rows]
+        paths = [self._describe(i) for i in ids] if self._describe is not None else []
+        return photos_mime(ids, paths)
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        # Copy: a drop never asks this model to remove rows; the engine decides what a drop means.
+        return Qt.DropAction.CopyAction
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._ids):
             return None
@@ -81,20 +100,24 @@ class PhotoGridModel(QAbstractListModel):
             emit(self.dataChanged, index, index, [Qt.ItemDataRole.DecorationRole, ROLE_LOADED])
 
 
-EntryKind = Literal["all", "album", "other"]
+EntryKind = Literal["all", "album", "other", "folder"]
+EntryKey = tuple[str, int | str | None]
 
 
 @dataclass(frozen=True)
 class SidebarEntry:
-    """One row of the sidebar: "All photos", an album, or "Other"."""
+    """One row of the sidebar: "All photos", an album, "Other", or a library folder."""
 
     kind: EntryKind
     album: Album | None
     size: int
     cover: int | None
+    folder: str | None = None  # a library folder, for kind "folder"
 
     @property
-    def key(self) -> tuple[str, int | None]:
+    def key(self) -> EntryKey:
+        if self.kind == "folder":
+            return (self.kind, self.folder)
         return (self.kind, self.album.id if self.album else None)
 
     @property
@@ -105,6 +128,9 @@ class SidebarEntry:
     def title(self) -> str:
         if self.kind == "all":
             return "All photos"
+        if self.kind == "folder":
+            assert self.folder is not None
+            return Path(self.folder).name or self.folder
         assert self.album is not None
         return "Other" if self.kind == "other" else self.album.title
 
@@ -115,7 +141,10 @@ class SidebarEntry:
 
 
 class AlbumListModel(QAbstractListModel):
-    """The sidebar: "All photos", the albums (largest first), then "Other"; album names edit in place."""
+    """The sidebar: "All photos", the albums (largest first), "Other", then the library folders.
+
+    Album names edit in place. The folders let the user browse photos even before (or without) albums.
+    """
 
     def __init__(self, service: LibraryService, loader: ThumbnailLoader, parent: Any = None) -> None:
         super().__init__(parent)
@@ -134,6 +163,9 @@ class AlbumListModel(QAbstractListModel):
         for album in self._service.albums():
             cover = album.cover if album.cover is not None else (album.members[0] if album.members else None)
             entries.append(SidebarEntry("album" if album.id is not None else "other", album, album.size, cover))
+        for folder in self._service.photo_folders():
+            ids_in = self._service.folder_photo_ids(folder)
+            entries.append(SidebarEntry("folder", None, len(ids_in), ids_in[0] if ids_in else None, folder))
         if [e.key for e in entries] == [e.key for e in self._entries]:
             self._entries = entries
             if entries:
@@ -149,7 +181,7 @@ class AlbumListModel(QAbstractListModel):
     def entry(self, row: int) -> SidebarEntry:
         return self._entries[row]
 
-    def row_of(self, key: tuple[str, int | None]) -> int | None:
+    def row_of(self, key: EntryKey) -> int | None:
         return next((row for row, e in enumerate(self._entries) if e.key == key), None)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -157,9 +189,24 @@ class AlbumListModel(QAbstractListModel):
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         flags = super().flags(index)
-        if index.isValid() and self._entries[index.row()].kind == "album":
-            flags |= Qt.ItemFlag.ItemIsEditable
+        if not index.isValid():
+            return flags
+        kind = self._entries[index.row()].kind
+        if kind == "album":
+            flags |= Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsDragEnabled | Qt.ItemFlag.ItemIsDropEnabled
+        elif kind == "other":
+            flags |= Qt.ItemFlag.ItemIsDropEnabled
         return flags
+
+    def mimeTypes(self) -> list[str]:
+        return [ALBUMS_MIME]
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # type: ignore[override]
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        return albums_mime([a for a in (self._entries[r].album_id for r in rows) if a is not None])
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._entries):
@@ -212,6 +259,8 @@ class AlbumListModel(QAbstractListModel):
                 lines.append("Named automatically")
         if entry.kind == "other":
             lines.append("Photos in no album")
+        if entry.kind == "folder":
+            lines = [entry.folder or "", f"{entry.size} photo{'s' if entry.size != 1 else ''}", "A library folder"]
         return "\n".join(lines)
 
     def _on_loaded(self, photo_id: int) -> None:

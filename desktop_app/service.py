@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,12 +18,35 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 from desktop_app.qt_compat import emit
 from desktop_app.worker import Job, LibraryTask, ProgressAdapter, TaskSignals
 from engine.albums import Album
+from engine.catalog import PhotoRow
 from engine.errors import ModelUnavailableError, PhotoAtlasError
 from engine.library import Library
 from engine.paths import display
 from engine.progress import ProgressReporter
 
 ReclusterMode = Literal["auto", "more", "fewer"]
+
+
+@dataclass(frozen=True)
+class PhotoDetails:
+    """What the viewer shows about one photo."""
+
+    id: int
+    path: str
+    taken_at: str | None
+    camera: str | None
+    width: int
+    height: int
+    album_id: int | None
+    album_title: str  # "Other" when in no album
+
+    @property
+    def file_name(self) -> str:
+        return Path(self.path).name
+
+    @property
+    def folder(self) -> str:
+        return str(Path(self.path).parent)
 
 
 class LibraryService(QObject):
@@ -61,6 +85,8 @@ class LibraryService(QObject):
         self._hashes: dict[int, str] | None = None
         self._ids: list[int] | None = None
         self._paths: dict[int, bytes] = {}
+        self._rows: dict[int, PhotoRow] = {}
+        self._album_of: dict[int, int | None] | None = None
 
     # -- lifecycle and state ---------------------------------------------------------------------
 
@@ -120,18 +146,49 @@ class LibraryService(QObject):
         relpath = self._library.catalog.thumbnail_path(hash_) if hash_ else None
         return self._library.thumbnails.directory / relpath if relpath else None
 
+    def photo_details(self, photo_id: int) -> PhotoDetails | None:
+        """File, date, camera, size and album of a photo; None when it is no longer in the catalog."""
+        self._load_photos()
+        row = self._rows.get(photo_id)
+        if row is None:
+            return None
+        if self._album_of is None:
+            self._album_of = {p: a.id for a in self.albums() for p in a.members}
+        album = self.album(self._album_of.get(photo_id))
+        title = album.title if album is not None and album.id is not None else "Other"
+        return PhotoDetails(
+            photo_id,
+            display(row.path),
+            row.taken_at,
+            row.camera,
+            row.width,
+            row.height,
+            album.id if album else None,
+            title,
+        )
+
+    def folder_photo_ids(self, folder: str) -> list[int]:
+        """Photos under one library folder (a root, shown as `photo_folders` gives it), by capture time."""
+        self._load_photos()
+        assert self._ids is not None
+        prefix = folder.rstrip(os.sep) + os.sep
+        return [i for i in self._ids if display(self._paths[i]).startswith(prefix)]
+
     def _load_photos(self) -> None:
         if self._hashes is None:
             rows = self._library.photos()
             self._ids = [r.id for r in rows]
             self._hashes = {r.id: r.hash for r in rows}
             self._paths = {r.id: r.path for r in rows}
+            self._rows = {r.id: r for r in rows}
 
     def _invalidate(self, photos: bool = False) -> None:
         self._albums = None
+        self._album_of = None
         if photos:
             self._hashes = self._ids = None
             self._paths = {}
+            self._rows = {}
             emit(self.photosChanged)
         emit(self.albumsChanged)
 
@@ -157,6 +214,9 @@ class LibraryService(QObject):
 
     def pin(self, album_id: int, pinned: bool) -> bool:
         return self._act(lambda: self._library.albums.pin(album_id, pinned))
+
+    def set_cover(self, album_id: int, photo_id: int) -> bool:
+        return self._act(lambda: self._library.albums.set_cover(album_id, photo_id))
 
     def undo(self) -> str | None:
         """Undo the latest album action; its description, or None when there was nothing to undo."""

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QFont,
+    QIcon,
+    QPainter,
+    QPalette,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -14,7 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.models import ROLE_ENTRY, ROLE_PINNED, ROLE_SIZE, ROLE_WEAK, AlbumListModel, SidebarEntry
+from desktop_app.drag_data import dragged_albums, dragged_photos
+from desktop_app.models import ROLE_ENTRY, ROLE_PINNED, ROLE_SIZE, ROLE_WEAK, AlbumListModel, EntryKey, SidebarEntry
+from desktop_app.qt_compat import emit
 
 COVER = 36
 ROW_HEIGHT = COVER + 10
@@ -47,7 +61,14 @@ class AlbumDelegate(QStyledItemDelegate):
         dim.setAlpha(150)
 
         cover_rect = QRect(rect.left() + 6, rect.top() + (rect.height() - COVER) // 2, COVER, COVER)
-        self._paint_cover(painter, cover_rect, index.data(Qt.ItemDataRole.DecorationRole), entry)
+        if entry.kind == "folder":
+            if index.row() > 0 and index.model().index(index.row() - 1, 0).data(ROLE_ENTRY).kind != "folder":
+                painter.setPen(dim)  # a rule between the albums and the library folders
+                painter.drawLine(rect.left() + 6, rect.top(), rect.right() - 6, rect.top())
+            folder_icon = style.standardIcon(QStyle.StandardPixmap.SP_DirIcon)
+            folder_icon.paint(painter, cover_rect.adjusted(6, 6, -6, -6))
+        else:
+            self._paint_cover(painter, cover_rect, index.data(Qt.ItemDataRole.DecorationRole), entry)
 
         size_text = f"{index.data(ROLE_SIZE):,}"
         metrics = option.fontMetrics
@@ -70,13 +91,18 @@ class AlbumDelegate(QStyledItemDelegate):
         custom = index.data(Qt.ItemDataRole.FontRole)
         if custom is not None:
             font.setItalic(custom.italic())
-        if entry.kind != "album":
+        if entry.kind in ("all", "other"):
             font.setBold(True)
         painter.setFont(font)
         painter.setPen(dim if index.data(ROLE_WEAK) else text_color)
         title_rect = self.title_rect(rect).adjusted(0, 0, -size_width - marks_width, 0)
         title = painter.fontMetrics().elidedText(str(index.data()), Qt.TextElideMode.ElideRight, title_rect.width())
         painter.drawText(title_rect, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), title)
+        if isinstance(option.widget, AlbumSidebar) and option.widget.drop_row == index.row():
+            # The row a drag would drop on: a clear frame, since the drop changes albums.
+            painter.setPen(QPen(option.palette.color(QPalette.ColorRole.Highlight), 2))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(rect.adjusted(1, 1, -2, -2), 4, 4)
         painter.restore()
 
     @staticmethod
@@ -101,7 +127,19 @@ class AlbumDelegate(QStyledItemDelegate):
 
 
 class AlbumSidebar(QListView):
-    """The list of "All photos", albums and "Other"; several albums can be selected to merge them."""
+    """The list of "All photos", albums and "Other"; several albums can be selected to merge them.
+
+    Drops are handled here rather than by the model, because their meaning is an album action: photos
+    dropped on an album move there (on "Other": out of their album), albums dropped on an album merge
+    into it. The view only reports them; the window carries them out through the service.
+
+    Signals:
+        photosDropped(photo_ids, entry): photos from the grid were dropped on an album or "Other".
+        albumsDropped(album_ids, entry): albums were dropped on another album.
+    """
+
+    photosDropped = Signal(list, object)
+    albumsDropped = Signal(list, object)
 
     def __init__(self, model: AlbumListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -113,6 +151,67 @@ class AlbumSidebar(QListView):
         self.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.setMinimumWidth(220)
+        self.setDragEnabled(True)
+        self.setAcceptDrops(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.setDefaultDropAction(Qt.DropAction.CopyAction)
+        self.setDropIndicatorShown(False)  # the delegate frames the target row instead
+        self.drop_row: int | None = None
+
+    # -- drops -----------------------------------------------------------------------------------
+
+    def drop_target(self, event: QDropEvent | QDragMoveEvent) -> SidebarEntry | None:
+        """The entry a drag over `event`'s position would drop on, or None when it cannot drop there."""
+        index = self.indexAt(event.position().toPoint())
+        if not index.isValid():
+            return None
+        entry = self.album_model().entry(index.row())
+        data = event.mimeData()
+        if dragged_photos(data):
+            return entry if entry.kind in ("album", "other") else None
+        albums = dragged_albums(data)
+        if albums and entry.album_id is not None and entry.album_id not in albums:
+            return entry
+        return None
+
+    def _set_drop_row(self, row: int | None) -> None:
+        if row != self.drop_row:
+            self.drop_row = row
+            self.viewport().update()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if dragged_photos(event.mimeData()) or dragged_albums(event.mimeData()):
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        target = self.drop_target(event)
+        self._set_drop_row(self.album_model().row_of(target.key) if target is not None else None)
+        if target is None:
+            event.ignore()
+            return
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self._set_drop_row(None)
+        event.accept()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self._set_drop_row(None)
+        target = self.drop_target(event)
+        if target is None:
+            event.ignore()
+            return
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        photos = dragged_photos(event.mimeData())
+        if photos:
+            emit(self.photosDropped, photos, target)
+        else:
+            emit(self.albumsDropped, dragged_albums(event.mimeData()), target)
 
     def album_model(self) -> AlbumListModel:
         model = self.model()
@@ -127,7 +226,7 @@ class AlbumSidebar(QListView):
         rows = sorted(i.row() for i in self.selectionModel().selectedRows())
         return [self.album_model().entry(row) for row in rows]
 
-    def select_key(self, key: tuple[str, int | None]) -> bool:
+    def select_key(self, key: EntryKey) -> bool:
         """Make the row with this key current (and the only selection); False when it is gone."""
         row = self.album_model().row_of(key)
         if row is None:

@@ -86,6 +86,10 @@ class ThumbnailGrid(QWidget):
         self.view.setMovement(QListView.Movement.Static)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setSpacing(0)
+        # Photos drag onto sidebar albums (and, as files, into other applications).
+        self.view.setDragEnabled(True)
+        self.view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.view.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.delegate = ThumbnailDelegate(self.view)
         self.view.setItemDelegate(self.delegate)
         self.view.setModel(model)

@@ -9,7 +9,15 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 
-from desktop_app.models import ROLE_LOADED, ROLE_PHOTO_ID, ROLE_PINNED, ROLE_SIZE, AlbumListModel, PhotoGridModel
+from desktop_app.models import (
+    ROLE_ENTRY,
+    ROLE_LOADED,
+    ROLE_PHOTO_ID,
+    ROLE_PINNED,
+    ROLE_SIZE,
+    AlbumListModel,
+    PhotoGridModel,
+)
 from desktop_app.service import LibraryService
 from desktop_app.thumbnails import PixmapLru, ThumbnailLoader
 from engine.library import Library
@@ -36,13 +44,18 @@ def test_sidebar_lists_albums_with_names_and_sizes(service: LibraryService, load
         ("Forest", 2),
         ("New album 1 · Jul 2023", 2),  # automatic names come with their dates
         ("Other", 2),
+        ("photos", 9),  # the library folder, to browse by folder
     ]
+    folder = model.index(5).data(ROLE_ENTRY)
+    assert folder.kind == "folder" and folder.folder.endswith("photos")
     automatic = model.index(3)
     assert automatic.data(Qt.ItemDataRole.FontRole).italic()  # the machine's name
     assert model.index(1).data(Qt.ItemDataRole.FontRole) is None  # the user's name: regular
     assert not model.flags(model.index(0)) & Qt.ItemFlag.ItemIsEditable
     assert model.flags(model.index(1)) & Qt.ItemFlag.ItemIsEditable
     assert not model.flags(model.index(4)) & Qt.ItemFlag.ItemIsEditable  # "Other"
+    assert not model.flags(model.index(5)) & (Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsDropEnabled)
+    assert model.flags(model.index(4)) & Qt.ItemFlag.ItemIsDropEnabled  # photos dropped here leave their album
 
 
 def test_album_model_passes_the_model_tester(service: LibraryService, loader: ThumbnailLoader, qtmodeltester) -> None:

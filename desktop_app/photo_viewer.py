@@ -1,0 +1,227 @@
+"""The photo viewer: one photo large, with its file, date, camera and album; arrows step through the grid.
+
+The image is decoded on a pool thread at screen size (Qt's reader scales JPEGs while decoding and applies
+the EXIF orientation); formats Qt cannot read (HEIC, odd TIFFs) fall back to the cached thumbnail, so the
+viewer always shows something.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QImage, QImageReader, QKeyEvent, QPixmap, QResizeEvent
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.qt_compat import emit
+from desktop_app.service import LibraryService, PhotoDetails
+
+PREVIEW_SIDE = 2560  # decode at most this long side: sharp on a 4K screen, cheap on a 50 MP photo
+
+
+def read_preview(path: str, fallback: Path | None, side: int = PREVIEW_SIDE) -> QImage:
+    """The photo at most `side` pixels long, upright; the thumbnail when Qt cannot decode the file."""
+    reader = QImageReader(path)
+    reader.setAutoTransform(True)
+    size = reader.size()
+    if size.isValid() and max(size.width(), size.height()) > side:
+        reader.setScaledSize(size.scaled(QSize(side, side), Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    if image.isNull() and fallback is not None:
+        image = QImage(str(fallback))
+    return image
+
+
+class _PreviewSignals(QObject):
+    loaded = Signal(int, QImage)
+
+
+class _PreviewTask(QRunnable):
+    def __init__(self, photo_id: int, path: str, fallback: Path | None, signals: _PreviewSignals) -> None:
+        super().__init__()
+        self.photo_id, self.path, self.fallback, self.signals = photo_id, path, fallback, signals
+
+    def run(self) -> None:
+        emit(self.signals.loaded, self.photo_id, read_preview(self.path, self.fallback))
+
+
+def describe_time(taken_at: str | None) -> str:
+    """ "Sat 15 Jul 2023, 12:00" from the catalog's ISO time; "Unknown" without one."""
+    if not taken_at:
+        return "Unknown"
+    try:
+        moment = dt.datetime.fromisoformat(taken_at)
+    except ValueError:
+        return taken_at
+    return moment.strftime("%a %d %b %Y, %H:%M")
+
+
+def open_in_system_viewer(path: str) -> bool:
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+
+def show_in_folder(path: str) -> bool:
+    """Open the folder holding the photo in the system's file manager."""
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(path).parent)))
+
+
+class PhotoViewer(QDialog):
+    """A window showing one photo of a sequence (the grid's current photos).
+
+    Args:
+        service: where photo details come from.
+        photo_ids: the sequence Left/Right step through.
+        start: the photo shown first.
+    """
+
+    def __init__(
+        self, service: LibraryService, photo_ids: Sequence[int], start: int, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("photoViewer")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.service = service
+        self.photo_ids = list(photo_ids)
+        self.position = self.photo_ids.index(start) if start in self.photo_ids else 0
+        self.details: PhotoDetails | None = None
+        self._image = QImage()
+        # No parent: a decode still running when the viewer closes holds the signals alive until it ends.
+        self._signals = _PreviewSignals()
+        self._signals.loaded.connect(self._on_loaded)
+        self._opener: Callable[[str], bool] = open_in_system_viewer
+        self._folder_opener: Callable[[str], bool] = show_in_folder
+
+        self.image_label = QLabel()
+        self.image_label.setObjectName("viewerImage")
+        self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image_label.setMinimumSize(320, 240)
+        self.image_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.image_label.setStyleSheet("background: palette(dark);")
+
+        self.file_label, self.date_label, self.camera_label = QLabel(), QLabel(), QLabel()
+        self.size_label, self.album_label, self.folder_label = QLabel(), QLabel(), QLabel()
+        for label in (self.file_label, self.folder_label):
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        info = QFormLayout()
+        info.addRow("File", self.file_label)
+        info.addRow("Folder", self.folder_label)
+        info.addRow("Taken", self.date_label)
+        info.addRow("Camera", self.camera_label)
+        info.addRow("Size", self.size_label)
+        info.addRow("Album", self.album_label)
+        self.position_label = QLabel()
+
+        self.previous_button = QPushButton("◀ Previous")
+        self.next_button = QPushButton("Next ▶")
+        self.folder_button = QPushButton("Show in folder")
+        self.open_button = QPushButton("Open with system viewer")
+        self.previous_button.clicked.connect(lambda: self.step(-1))
+        self.next_button.clicked.connect(lambda: self.step(1))
+        self.folder_button.clicked.connect(lambda: self.details and self._folder_opener(self.details.path))
+        self.open_button.clicked.connect(lambda: self.details and self._opener(self.details.path))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+
+        side = QVBoxLayout()
+        side.addLayout(info)
+        side.addStretch(1)
+        side.addWidget(self.position_label)
+        nav = QHBoxLayout()
+        nav.addWidget(self.previous_button)
+        nav.addWidget(self.next_button)
+        side.addLayout(nav)
+        side.addWidget(self.folder_button)
+        side.addWidget(self.open_button)
+        side.addWidget(buttons)
+        side_panel = QWidget()
+        side_panel.setLayout(side)
+        side_panel.setFixedWidth(280)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.image_label, 1)
+        layout.addWidget(side_panel)
+        self.resize(1100, 720)
+        self.show_current()
+
+    @property
+    def photo_id(self) -> int:
+        return self.photo_ids[self.position]
+
+    def step(self, delta: int) -> None:
+        """Show the previous (-1) or next (+1) photo of the sequence, stopping at its ends."""
+        position = max(0, min(len(self.photo_ids) - 1, self.position + delta))
+        if position != self.position:
+            self.position = position
+            self.show_current()
+
+    def show_current(self) -> None:
+        self.details = details = self.service.photo_details(self.photo_id)
+        self.previous_button.setEnabled(self.position > 0)
+        self.next_button.setEnabled(self.position < len(self.photo_ids) - 1)
+        self.position_label.setText(f"{self.position + 1} of {len(self.photo_ids)}")
+        if details is None:  # removed from the library meanwhile
+            self.setWindowTitle("Photo no longer in the library")
+            self.image_label.setText("This photo is no longer in the library.")
+            for label in (self.file_label, self.folder_label, self.date_label, self.camera_label):
+                label.clear()
+            self.folder_button.setEnabled(False)
+            self.open_button.setEnabled(False)
+            return
+        self.setWindowTitle(f"{details.file_name} — PhotoAtlas")
+        self.file_label.setText(details.file_name)
+        self.folder_label.setText(details.folder)
+        self.date_label.setText(describe_time(details.taken_at))
+        self.camera_label.setText(details.camera or "Unknown")
+        self.size_label.setText(f"{details.width} × {details.height}" if details.width else "Unknown")
+        self.album_label.setText(details.album_title)
+        self.folder_button.setEnabled(True)
+        self.open_button.setEnabled(True)
+        self._image = QImage()
+        thumbnail = self.service.thumbnail_file(self.photo_id)
+        if thumbnail is not None:
+            self._image = QImage(str(thumbnail))  # a sharp version replaces it as soon as it is decoded
+        self._render()
+        task = _PreviewTask(self.photo_id, details.path, thumbnail, self._signals)
+        QThreadPool.globalInstance().start(task)
+
+    def _on_loaded(self, photo_id: int, image: QImage) -> None:
+        if photo_id == self.photo_id and not image.isNull():
+            self._image = image
+            self._render()
+
+    def _render(self) -> None:
+        if self._image.isNull():
+            self.image_label.setPixmap(QPixmap())
+            self.image_label.setText("No preview for this file.")
+            return
+        smooth = Qt.TransformationMode.SmoothTransformation
+        scaled = self._image.scaled(self.image_label.size(), Qt.AspectRatioMode.KeepAspectRatio, smooth)
+        self.image_label.setPixmap(QPixmap.fromImage(scaled))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._render()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Left, Qt.Key.Key_PageUp):
+            self.step(-1)
+        elif event.key() in (Qt.Key.Key_Right, Qt.Key.Key_PageDown, Qt.Key.Key_Space):
+            self.step(1)
+        elif event.key() == Qt.Key.Key_Home:
+            self.step(-len(self.photo_ids))
+        elif event.key() == Qt.Key.Key_End:
+            self.step(len(self.photo_ids))
+        else:
+            super().keyPressEvent(event)
