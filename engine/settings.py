@@ -54,6 +54,7 @@ class LibrarySettings:
         thumbnail_size: long side of cached thumbnails, in pixels.
         max_megapixels: largest decoded image accepted; bigger ones are skipped as decompression bombs.
         offline: never try to download model weights.
+        dac_refine: run DAC refinement after each re-cluster (off by default; see `photoatlas refine`).
     """
 
     model: ModelSpec = field(default_factory=ModelSpec)
@@ -63,6 +64,7 @@ class LibrarySettings:
     thumbnail_size: int = 320
     max_megapixels: float = 180.0
     offline: bool = False
+    dac_refine: bool = False
 
     def replace(self, **changes: Any) -> LibrarySettings:
         """A copy with some fields changed."""
