@@ -2,33 +2,43 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt
+from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QLineEdit,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QSizePolicy,
     QSplitter,
     QStackedWidget,
     QToolBar,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
 from desktop_app.album_actions import AlbumActions
 from desktop_app.messages import show_error
+from desktop_app.model_banner import ModelBanner
 from desktop_app.models import AlbumListModel, PhotoGridModel, SidebarEntry
 from desktop_app.operation_bar import OperationBar
 from desktop_app.photo_actions import PhotoActions
 from desktop_app.service import LibraryService, ReclusterMode
+from desktop_app.settings_dialog import CACHE_MB_KEY, SettingsChoice, SettingsDialog, memory_budget_mb
 from desktop_app.sidebar import AlbumSidebar
 from desktop_app.thumbnail_grid import DEFAULT_ZOOM, ThumbnailGrid
 from desktop_app.thumbnails import ThumbnailLoader
 from desktop_app.welcome import WelcomeView
 
 ALL_PHOTOS = ("all", None)
+MODEL_CHECK_DELAY_MS = 500
+
+
+def ask_yes_no(parent: QWidget, title: str, question: str) -> bool:
+    buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+    return QMessageBox.question(parent, title, question, buttons) == QMessageBox.StandardButton.Yes
 
 
 def choose_folder(parent: QWidget) -> str | None:
@@ -54,7 +64,9 @@ class MainWindow(QMainWindow):
         self._before_search: tuple[str, int | None] = ALL_PHOTOS
         self._reloading = False
 
-        self.loader = ThumbnailLoader(service.thumbnail_file, parent=self)
+        self.loader = ThumbnailLoader(
+            service.thumbnail_file, max_bytes=memory_budget_mb(self.settings) * 1024 * 1024, parent=self
+        )
         self.album_model = AlbumListModel(service, self.loader, self)
         self.grid_model = PhotoGridModel(self.loader, service.photo_path, self)
         self.sidebar = AlbumSidebar(self.album_model)
@@ -68,7 +80,14 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.pages.addWidget(self.welcome)
         self.pages.addWidget(self.splitter)
-        self.setCentralWidget(self.pages)
+        self.model_banner = ModelBanner()
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.model_banner)
+        column.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
 
         self.album_actions = AlbumActions(service, self.sidebar, self)
         self.photo_actions = PhotoActions(
@@ -86,6 +105,12 @@ class MainWindow(QMainWindow):
         service.operationCancelled.connect(lambda message: self.statusBar().showMessage(message, 10_000))
         service.searchFinished.connect(self._show_search_results)
         service.busyChanged.connect(self._on_busy)
+        service.modelMissing.connect(
+            lambda reason: self.model_banner.show_missing(reason, self.service.settings.offline)
+        )
+        service.modelReady.connect(self.model_banner.hide)
+        self.model_banner.downloadRequested.connect(self.service.download_model)
+        self.model_banner.fileChosen.connect(self.service.use_weights_file)
         self.sidebar.selectionModel().currentChanged.connect(self._on_current_changed)
         self.sidebar.clicked.connect(lambda _index: self._show_entry(self.sidebar.current_entry()))
         self.welcome.chooseFoldersRequested.connect(self.add_folder)
@@ -96,6 +121,10 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
         self._update_page()
         self.sidebar.select_key(ALL_PHOTOS)
+        # After the first paint: the check imports open_clip on a pool thread.
+        self._model_check = QTimer(self, singleShot=True, interval=MODEL_CHECK_DELAY_MS)
+        self._model_check.timeout.connect(self.service.check_model)
+        self._model_check.start()
 
     # -- construction ----------------------------------------------------------------------------
 
@@ -146,6 +175,11 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.add_folder_action)
+        self.settings_action = file_menu.addAction("Settings…")
+        self.settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        self.settings_action.triggered.connect(self.open_settings)
+        self.download_action = file_menu.addAction("Download the CLIP model")
+        self.download_action.triggered.connect(self.service.download_model)
         file_menu.addSeparator()
         quit_action = file_menu.addAction("Quit")
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -177,6 +211,35 @@ class MainWindow(QMainWindow):
         folder = choose_folder(self)
         if folder:
             self.service.index_folders([folder])
+
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(
+            self.service.settings,
+            self.service.photo_folders(),
+            self.service.thumbnail_directory,
+            self.settings,
+            self,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.addFolderRequested.connect(self.add_folder)
+        dialog.accepted.connect(lambda: self.apply_settings(dialog.choice()))
+        dialog.open()
+        return dialog
+
+    def apply_settings(self, choice: SettingsChoice) -> None:
+        before = self.service.settings
+        if not self.service.apply_settings(choice.engine):
+            return
+        self.settings.setValue(CACHE_MB_KEY, choice.memory_mb)
+        self.loader.set_memory_budget(choice.memory_mb * 1024 * 1024)
+        if choice.model_changed(before):
+            self.service.check_model()
+        if choice.model_changed(before) and self.service.has_photo_folders():
+            answer = ask_yes_no(
+                self, "New model", "Embed your photos with the new model now? Albums follow when you re-cluster."
+            )
+            if answer:
+                self.service.index_folders([])
 
     def recluster(self, mode: ReclusterMode) -> None:
         self.service.recluster(mode)
@@ -315,6 +378,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._model_check.stop()
         self.save_geometry()
         self.loader.wait_for_done()
         super().closeEvent(event)

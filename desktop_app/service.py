@@ -13,16 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from desktop_app.qt_compat import emit
 from desktop_app.worker import Job, LibraryTask, ProgressAdapter, TaskSignals
 from engine.albums import Album
 from engine.catalog import PhotoRow
-from engine.errors import ModelUnavailableError, PhotoAtlasError
+from engine.errors import InvalidInputError, ModelUnavailableError, PhotoAtlasError
 from engine.library import Library
 from engine.paths import display
 from engine.progress import ProgressReporter
+from engine.settings import LibrarySettings, ModelSpec
 
 ReclusterMode = Literal["auto", "more", "fewer"]
 
@@ -49,6 +50,51 @@ class PhotoDetails:
         return str(Path(self.path).parent)
 
 
+class _ModelSignals(QObject):
+    ready = Signal()
+    missing = Signal(str)
+
+
+class _ModelCheck(QRunnable):
+    """Whether a model's weights are on this computer (no network; imports open_clip, hence a thread)."""
+
+    def __init__(self, spec: ModelSpec, signals: _ModelSignals) -> None:
+        super().__init__()
+        self.spec, self.signals = spec, signals
+
+    def run(self) -> None:
+        from engine.weights_download import weights_status
+
+        try:
+            status = weights_status(self.spec)
+        except PhotoAtlasError as exc:
+            emit(self.signals.missing, str(exc))
+            return
+        if status.path is not None:
+            emit(self.signals.ready)
+        elif self.spec.pretrained_is_file:
+            emit(self.signals.missing, f"The weights file {self.spec.pretrained} is not there any more.")
+        else:
+            resumed = f" ({status.partial_bytes / 1e6:.0f} MB already downloaded)" if status.partial_bytes else ""
+            emit(
+                self.signals.missing,
+                f"The CLIP model {self.spec.name}/{self.spec.pretrained} is not on this computer yet{resumed}.",
+            )
+
+
+def first_albums(library: Library, progress: ProgressReporter) -> list[str]:
+    """Cluster a library that has never been clustered, so that a first run ends with albums.
+
+    Later additions join albums through the engine's incremental assignment instead.
+    """
+    if library.clusters():
+        return []
+    try:
+        return library.recluster(progress=progress).lines()
+    except InvalidInputError as exc:  # e.g. too few photos to group yet
+        return [f"No albums yet: {exc}"]
+
+
 class LibraryService(QObject):
     """Owns the library; runs its verbs for the window.
 
@@ -62,6 +108,8 @@ class LibraryService(QObject):
         operationFailed(message): an engine error, for the user.
         operationCancelled(message): the user cancelled; finished work is kept.
         searchFinished(query, ids): photo ids matching a search, best first (maybe none).
+        modelMissing(message): the CLIP weights are not on this computer (photos are still added).
+        modelReady(): the CLIP weights are available (after a check or a download).
     """
 
     progress = Signal(str, int, int)
@@ -72,6 +120,8 @@ class LibraryService(QObject):
     operationFailed = Signal(str)
     operationCancelled = Signal(str)
     searchFinished = Signal(str, list)
+    modelMissing = Signal(str)
+    modelReady = Signal()
 
     def __init__(self, directory: str | os.PathLike[str] | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -86,6 +136,9 @@ class LibraryService(QObject):
         self._ids: list[int] | None = None
         self._paths: dict[int, bytes] = {}
         self._rows: dict[int, PhotoRow] = {}
+        self._model_signals = _ModelSignals()  # no parent: a check may outlive the service
+        self._model_signals.ready.connect(self.modelReady)
+        self._model_signals.missing.connect(self.modelMissing)
         self._album_of: dict[int, int | None] | None = None
 
     # -- lifecycle and state ---------------------------------------------------------------------
@@ -192,6 +245,24 @@ class LibraryService(QObject):
             emit(self.photosChanged)
         emit(self.albumsChanged)
 
+    # -- settings --------------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> LibrarySettings:
+        return self._library.settings
+
+    @property
+    def thumbnail_directory(self) -> Path:
+        return self._library.thumbnails.directory
+
+    def apply_settings(self, settings: LibrarySettings) -> bool:
+        """Save engine settings; long operations started afterwards use them. False while one runs."""
+        if self.busy:
+            emit(self.operationFailed, f"{self._title} is running; change settings once it is done.")
+            return False
+        self._library.update_settings(settings)
+        return True
+
     # -- quick album actions ---------------------------------------------------------------------
 
     def rename(self, album_id: int, name: str) -> bool:
@@ -244,10 +315,12 @@ class LibraryService(QObject):
             if not embed:
                 return library.index(folders, embed=False, progress=progress).lines()
             try:
-                return library.index(folders, embed=True, progress=progress).lines()
+                lines = library.index(folders, embed=True, progress=progress).lines()
             except ModelUnavailableError as exc:
                 lines = library.index(folders, embed=False, progress=progress).lines()
+                emit(self.modelMissing, str(exc))
                 return [*lines, f"Photos were added without albums: {exc}"]
+            return lines + first_albums(library, progress)
 
         return self.start_operation("Adding photos", job, photos_changed=True)
 
@@ -271,6 +344,43 @@ class LibraryService(QObject):
             return library.export_album(album_id, Path(destination)).lines()
 
         return self.start_operation("Exporting", job, changes=False)
+
+    # -- the CLIP model --------------------------------------------------------------------------
+
+    def check_model(self) -> None:
+        """Find out, off the GUI thread, whether the weights are here: `modelReady` or `modelMissing` follows."""
+        QThreadPool.globalInstance().start(_ModelCheck(self._library.settings.model, self._model_signals))
+
+    def download_model(self) -> bool:
+        """Download (or resume) the model's weights, then embed and group the photos already added."""
+
+        def job(library: Library, progress: ProgressReporter) -> list[str]:
+            from engine.weights_download import download_weights
+
+            path = download_weights(library.settings.model, progress=progress)
+            emit(self.modelReady)
+            lines = [f"CLIP weights ready: {display(path)}"]
+            if library.catalog.roots():
+                lines += library.index(progress=progress).lines() + first_albums(library, progress)
+            return lines
+
+        return self.start_operation("Downloading the CLIP model", job, photos_changed=True)
+
+    def use_weights_file(self, path: str | os.PathLike[str]) -> bool:
+        """Use a checkpoint file already on this computer, then embed and group the photos already added."""
+        if self.busy:
+            emit(self.operationFailed, f"{self._title} is running; choose the file once it is done.")
+            return False
+        if not self._act(lambda: self._library.set_model(self._library.settings.model.name, str(path))):
+            return False
+        self.check_model()
+        if not self.has_photo_folders():
+            return True
+
+        def job(library: Library, progress: ProgressReporter) -> list[str]:
+            return library.index(progress=progress).lines() + first_albums(library, progress)
+
+        return self.start_operation("Adding photos", job, photos_changed=True)
 
     def cancel(self) -> None:
         """Ask the running long operation to stop; `operationCancelled` follows."""

@@ -45,8 +45,11 @@ class PixmapLru:
         self._items[key] = pixmap
         self._bytes += self.cost(pixmap)
         while self._bytes > self.max_bytes and len(self._items) > 1:
-            _, dropped = self._items.popitem(last=False)
-            self._bytes -= self.cost(dropped)
+            self.drop_oldest()
+
+    def drop_oldest(self) -> None:
+        _, dropped = self._items.popitem(last=False)
+        self._bytes -= self.cost(dropped)
 
     def clear(self) -> None:
         self._items.clear()
@@ -155,6 +158,16 @@ class ThumbnailLoader(QObject):
         keep = set(photo_ids)
         for photo_id in [p for p in self._queue if p not in keep]:
             del self._queue[photo_id]
+
+    def set_memory_budget(self, max_bytes: int) -> None:
+        """Change the memory bound of the pixmap cache; shrinking drops the least recently used at once."""
+        self._cache.max_bytes = max_bytes
+        while self._cache.bytes > max_bytes and len(self._cache) > 1:
+            self._cache.drop_oldest()
+
+    @property
+    def memory_budget(self) -> int:
+        return self._cache.max_bytes
 
     def clear(self) -> None:
         """Forget every loaded pixmap and queued request (e.g. after the library changed)."""

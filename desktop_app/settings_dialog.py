@@ -1,0 +1,285 @@
+"""Settings: photo folders, CLIP model and weights, device, DAC refinement, thumbnails.
+
+Engine settings are the library's own (saved as TOML by the engine); the in-memory thumbnail budget is
+the window's, kept in QSettings. The device in use is found on a pool thread, because asking torch
+about CUDA costs its import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QSettings, Qt, QThreadPool, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.qt_compat import emit
+from engine.settings import DEFAULT_MODEL, DEFAULT_PRETRAINED, LibrarySettings, ModelSpec
+
+DEVICES = (("Automatic", "auto"), ("CPU", "cpu"), ("NVIDIA GPU (CUDA)", "cuda"), ("Apple GPU (MPS)", "mps"))
+COMMON_MODELS = ("ViT-B-32", "ViT-B-16", "ViT-L-14")
+CHECKPOINT_FILTER = "CLIP checkpoints (*.safetensors *.pt *.pth *.bin);;All files (*)"
+CACHE_MB_KEY = "thumbnails/memory_mb"
+DEFAULT_CACHE_MB = 256
+
+
+@dataclass(frozen=True)
+class SettingsChoice:
+    """What the user chose in the dialog."""
+
+    engine: LibrarySettings
+    memory_mb: int
+
+    def model_changed(self, before: LibrarySettings) -> bool:
+        return self.engine.model != before.model
+
+
+class _DeviceSignals(QObject):
+    found = Signal(str)
+
+
+class _DeviceProbe(QRunnable):
+    def __init__(self, requested: str, signals: _DeviceSignals) -> None:
+        super().__init__()
+        self.requested, self.signals = requested, signals
+
+    def run(self) -> None:
+        from engine.embedder import select_device
+        from engine.errors import ModelUnavailableError
+
+        try:
+            text = f"In use: {select_device(self.requested)}"
+        except ModelUnavailableError as exc:
+            text = f"Not available: {exc}"
+        except ImportError:
+            text = "In use: unknown (PyTorch is not installed)"
+        emit(self.signals.found, text)
+
+
+def memory_budget_mb(settings: QSettings) -> int:
+    """The thumbnail memory budget the user chose, in MB."""
+    try:
+        return max(32, int(settings.value(CACHE_MB_KEY, DEFAULT_CACHE_MB)))
+    except (TypeError, ValueError):
+        return DEFAULT_CACHE_MB
+
+
+def folder_size_mb(folder: Path) -> float:
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            if path.is_file():
+                total += path.stat().st_size
+        except OSError:
+            continue
+    return total / 1e6
+
+
+class SettingsDialog(QDialog):
+    """The settings window; `choice()` is what to apply after it is accepted.
+
+    Args:
+        settings: the library's engine settings now.
+        folders: the library's photo folders (shown; added through "Add folder…").
+        thumbnail_dir: where the thumbnail cache lives.
+        window_settings: the window's QSettings (thumbnail memory budget).
+    """
+
+    addFolderRequested = Signal()
+
+    def __init__(
+        self,
+        settings: LibrarySettings,
+        folders: list[str],
+        thumbnail_dir: Path,
+        window_settings: QSettings,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("settingsDialog")
+        self.setWindowTitle("PhotoAtlas settings")
+        self._settings = settings
+        self._thumbnail_dir = thumbnail_dir
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._folders_box(folders))
+        layout.addWidget(self._model_box(settings))
+        layout.addWidget(self._albums_box(settings))
+        layout.addWidget(self._thumbnails_box(settings, memory_budget_mb(window_settings)))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self._device_signals = _DeviceSignals()  # no parent: outlives the dialog if the probe is slow
+        self._device_signals.found.connect(self._on_device_found)
+        self.probe_device()
+
+    # -- sections --------------------------------------------------------------------------------
+
+    def _folders_box(self, folders: list[str]) -> QGroupBox:
+        box = QGroupBox("Photo folders")
+        self.folder_list = QListWidget()
+        self.folder_list.addItems(folders)
+        self.folder_list.setMaximumHeight(90)
+        add = QPushButton("Add folder…")
+        add.clicked.connect(lambda: emit(self.addFolderRequested))
+        note = QLabel("PhotoAtlas only reads these folders; it never changes, moves or deletes your photos.")
+        note.setWordWrap(True)
+        layout = QVBoxLayout(box)
+        layout.addWidget(self.folder_list)
+        row = QHBoxLayout()
+        row.addWidget(note, 1)
+        row.addWidget(add)
+        layout.addLayout(row)
+        return box
+
+    def _model_box(self, settings: LibrarySettings) -> QGroupBox:
+        box = QGroupBox("CLIP model")
+        spec = settings.model
+        self.model_name = QComboBox()
+        self.model_name.setEditable(True)
+        self.model_name.addItems(COMMON_MODELS)
+        self.model_name.setCurrentText(spec.name)
+        self.use_tag = QRadioButton("Download weights:")
+        self.use_file = QRadioButton("Weights file on this computer:")
+        group = QButtonGroup(box)
+        group.addButton(self.use_tag)
+        group.addButton(self.use_file)
+        self.tag = QLineEdit(DEFAULT_PRETRAINED if spec.pretrained_is_file else spec.pretrained)
+        self.weights_file = QLineEdit(spec.pretrained if spec.pretrained_is_file else "")
+        self.weights_file.setPlaceholderText("e.g. open_clip_model.safetensors")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self.browse_weights)
+        (self.use_file if spec.pretrained_is_file else self.use_tag).setChecked(True)
+        self.offline = QCheckBox("Work offline (never download weights)")
+        self.offline.setChecked(settings.offline)
+        self.device = QComboBox()
+        for label, value in DEVICES:
+            self.device.addItem(label, value)
+        self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
+        self.device.currentIndexChanged.connect(lambda _i: self.probe_device())
+        self.device_label = QLabel("In use: checking…")
+        self.device_label.setObjectName("deviceInUse")
+        form = QFormLayout(box)
+        form.addRow("Model", self.model_name)
+        form.addRow(self.use_tag, self.tag)
+        file_row = QHBoxLayout()
+        file_row.addWidget(self.weights_file, 1)
+        file_row.addWidget(browse)
+        form.addRow(self.use_file, file_row)
+        form.addRow("", self.offline)
+        form.addRow("Device", self.device)
+        form.addRow("", self.device_label)
+        note = QLabel("Changing the model embeds every photo again (on this computer, nothing is uploaded).")
+        note.setWordWrap(True)
+        form.addRow(note)
+        return box
+
+    def _albums_box(self, settings: LibrarySettings) -> QGroupBox:
+        box = QGroupBox("Albums")
+        self.dac_refine = QCheckBox("Refine albums with DAC after each re-cluster (learns from your corrections)")
+        self.dac_refine.setChecked(settings.dac_refine)
+        self.dac_refine.setToolTip("Slower re-clusters; your names, merges, moves and pins are never overridden")
+        QVBoxLayout(box).addWidget(self.dac_refine)
+        return box
+
+    def _thumbnails_box(self, settings: LibrarySettings, memory_mb: int) -> QGroupBox:
+        box = QGroupBox("Thumbnails")
+        self.thumbnail_size = QSpinBox()
+        self.thumbnail_size.setRange(128, 1024)
+        self.thumbnail_size.setSingleStep(64)
+        self.thumbnail_size.setSuffix(" px")
+        self.thumbnail_size.setValue(settings.thumbnail_size)
+        self.thumbnail_size.setToolTip("Long side of new thumbnails; existing ones are kept")
+        self.memory_mb = QSpinBox()
+        self.memory_mb.setRange(32, 8192)
+        self.memory_mb.setSingleStep(64)
+        self.memory_mb.setSuffix(" MB")
+        self.memory_mb.setValue(memory_mb)
+        self.memory_mb.setToolTip("Memory for thumbnails on screen; more keeps scrolling back instant")
+        self.cache_label = QLabel(str(self._thumbnail_dir))
+        self.cache_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.cache_label.setWordWrap(True)
+        self.cache_usage = QLabel(f"{folder_size_mb(self._thumbnail_dir):.1f} MB on disk")
+        open_button = QPushButton("Open folder")
+        open_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._thumbnail_dir))))
+        form = QFormLayout(box)
+        form.addRow("Size", self.thumbnail_size)
+        form.addRow("Memory", self.memory_mb)
+        location = QHBoxLayout()
+        location.addWidget(self.cache_label, 1)
+        location.addWidget(open_button)
+        form.addRow("Disk cache", location)
+        form.addRow("", self.cache_usage)
+        return box
+
+    # -- behaviour -------------------------------------------------------------------------------
+
+    def browse_weights(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose CLIP weights", "", CHECKPOINT_FILTER)
+        if path:
+            self.weights_file.setText(path)
+            self.use_file.setChecked(True)
+
+    def probe_device(self) -> None:
+        self.device_label.setText("In use: checking…")
+        QThreadPool.globalInstance().start(_DeviceProbe(str(self.device.currentData()), self._device_signals))
+
+    def _on_device_found(self, text: str) -> None:
+        self.device_label.setText(text)
+
+    def validation_error(self) -> str | None:
+        """Why the choice cannot be applied, or None when it can."""
+        if not self.model_name.currentText().strip():
+            return "Choose a model name, e.g. ViT-B-32."
+        if self.use_file.isChecked():
+            path = self.weights_file.text().strip()
+            if not path or not Path(path).expanduser().is_file():
+                return f"The weights file {path or '(none)'} does not exist."
+        elif not self.tag.text().strip():
+            return "Name the weights to download, e.g. laion2b_s34b_b79k."
+        return None
+
+    def accept(self) -> None:
+        problem = self.validation_error()
+        if problem is not None:
+            from desktop_app.messages import show_error
+
+            show_error(self, problem)
+            return
+        super().accept()
+
+    def choice(self) -> SettingsChoice:
+        name = self.model_name.currentText().strip() or DEFAULT_MODEL
+        if self.use_file.isChecked():
+            pretrained = str(Path(self.weights_file.text().strip()).expanduser().resolve())
+        else:
+            pretrained = self.tag.text().strip()
+        same = name == self._settings.model.name
+        spec = ModelSpec(name, pretrained, self._settings.model.config if same else None)
+        engine = self._settings.replace(
+            model=spec,
+            device=str(self.device.currentData()),
+            offline=self.offline.isChecked(),
+            dac_refine=self.dac_refine.isChecked(),
+            thumbnail_size=self.thumbnail_size.value(),
+        )
+        return SettingsChoice(engine, self.memory_mb.value())
