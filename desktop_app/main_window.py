@@ -101,7 +101,7 @@ class MainWindow(QMainWindow):
         service.photosChanged.connect(self._on_photos_changed)
         service.albumsChanged.connect(self._on_albums_changed)
         service.operationFinished.connect(self._on_finished)
-        service.operationFailed.connect(lambda message: show_error(self, message))
+        service.operationFailed.connect(lambda message, details: show_error(self, message, details=details))
         service.operationCancelled.connect(lambda message: self.statusBar().showMessage(message, 10_000))
         service.searchFinished.connect(self._show_search_results)
         service.busyChanged.connect(self._on_busy)

@@ -105,7 +105,7 @@ class LibraryService(QObject):
         photosChanged(): photos were added, changed or removed (before `albumsChanged`); cached
             thumbnails may be stale.
         operationFinished(lines): a long operation succeeded, with its summary.
-        operationFailed(message): an engine error, for the user.
+        operationFailed(message, details): an error for the user; details (a traceback) only for bugs.
         operationCancelled(message): the user cancelled; finished work is kept.
         searchFinished(query, ids): photo ids matching a search, best first (maybe none).
         modelMissing(message): the CLIP weights are not on this computer (photos are still added).
@@ -117,7 +117,7 @@ class LibraryService(QObject):
     albumsChanged = Signal()
     photosChanged = Signal()
     operationFinished = Signal(list)
-    operationFailed = Signal(str)
+    operationFailed = Signal(str, str)
     operationCancelled = Signal(str)
     searchFinished = Signal(str, list)
     modelMissing = Signal(str)
@@ -258,7 +258,7 @@ class LibraryService(QObject):
     def apply_settings(self, settings: LibrarySettings) -> bool:
         """Save engine settings; long operations started afterwards use them. False while one runs."""
         if self.busy:
-            emit(self.operationFailed, f"{self._title} is running; change settings once it is done.")
+            emit(self.operationFailed, f"{self._title} is running; change settings once it is done.", "")
             return False
         self._library.update_settings(settings)
         return True
@@ -300,7 +300,7 @@ class LibraryService(QObject):
         try:
             action()
         except PhotoAtlasError as exc:
-            emit(self.operationFailed, str(exc))
+            emit(self.operationFailed, str(exc), "")
             return False
         self._invalidate()
         return True
@@ -369,7 +369,7 @@ class LibraryService(QObject):
     def use_weights_file(self, path: str | os.PathLike[str]) -> bool:
         """Use a checkpoint file already on this computer, then embed and group the photos already added."""
         if self.busy:
-            emit(self.operationFailed, f"{self._title} is running; choose the file once it is done.")
+            emit(self.operationFailed, f"{self._title} is running; choose the file once it is done.", "")
             return False
         if not self._act(lambda: self._library.set_model(self._library.settings.model.name, str(path))):
             return False
@@ -405,7 +405,7 @@ class LibraryService(QObject):
             photos_changed: the job may add or remove photos.
         """
         if self.busy:
-            emit(self.operationFailed, f"{self._title} is still running; wait for it or cancel it first.")
+            emit(self.operationFailed, f"{self._title} is still running; wait for it or cancel it first.", "")
             return False
         adapter, signals = ProgressAdapter(self), TaskSignals(self)
         adapter.progressed.connect(self.progress)
@@ -426,9 +426,9 @@ class LibraryService(QObject):
             else:
                 emit(self.operationFinished, list(result) if isinstance(result, list) else [str(result)])
 
-        def failed(message: str) -> None:
+        def failed(message: str, details: str) -> None:
             finish()
-            emit(self.operationFailed, message)
+            emit(self.operationFailed, message, details)
 
         def cancelled(message: str) -> None:
             finish()

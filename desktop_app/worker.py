@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,7 @@ class TaskSignals(QObject):
     """What a `LibraryTask` reports; lives in the GUI thread so its receivers run there."""
 
     succeeded = Signal(object)
-    failed = Signal(str)
+    failed = Signal(str, str)  # message for the user, technical details (a traceback) or ""
     cancelled = Signal(str)
 
 
@@ -100,9 +101,10 @@ class LibraryTask(QRunnable):
         except Cancelled as exc:
             emit(self.signals.cancelled, str(exc))
         except PhotoAtlasError as exc:
-            emit(self.signals.failed, str(exc))
+            emit(self.signals.failed, str(exc), "")
         except Exception as exc:  # a bug must reach the user as a message, not kill the worker silently
             log.exception("background operation failed")
-            emit(self.signals.failed, f"Unexpected error: {type(exc).__name__}: {exc}")
+            message = f"Unexpected error: {type(exc).__name__}: {exc}"
+            emit(self.signals.failed, message, traceback.format_exc())
         else:
             emit(self.signals.succeeded, result)

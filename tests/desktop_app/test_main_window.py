@@ -227,3 +227,13 @@ def test_zoom_changes_the_icon_size(window: MainWindow) -> None:
     window.grid.zoom.setValue(96)
     assert window.grid.view.iconSize().width() == 96
     assert window.grid.view.gridSize().width() > 96
+
+
+def test_one_error_dialog_with_details_for_bugs(window: MainWindow, qtbot) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    emit(window.service.operationFailed, "Unexpected error: RuntimeError: boom", "Traceback (most recent call last)")
+    box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+    assert box.text() == "Unexpected error: RuntimeError: boom"
+    assert box.detailedText().startswith("Traceback")
+    box.close()
