@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.about import app_icon, show_about
 from desktop_app.album_actions import AlbumActions
 from desktop_app.messages import show_error
 from desktop_app.model_banner import ModelBanner
@@ -60,6 +61,7 @@ class MainWindow(QMainWindow):
         self.service = service
         self.settings = settings if settings is not None else QSettings()
         self.setWindowTitle(f"PhotoAtlas — {service.directory.name}")
+        self.setWindowIcon(app_icon())
         self._search_query: str | None = None
         self._before_search: tuple[str, int | None] = ALL_PHOTOS
         self._reloading = False
@@ -204,6 +206,9 @@ class MainWindow(QMainWindow):
         photo_menu.addAction(actions.show_folder)
         photo_menu.addAction(actions.open_external)
         photo_menu.aboutToShow.connect(actions.update_enabled)
+        help_menu = bar.addMenu("&Help")
+        self.about_action = help_menu.addAction("About PhotoAtlas")
+        self.about_action.triggered.connect(lambda: show_about(self, self.service.directory))
 
     # -- commands --------------------------------------------------------------------------------
 

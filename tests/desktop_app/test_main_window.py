@@ -237,3 +237,15 @@ def test_one_error_dialog_with_details_for_bugs(window: MainWindow, qtbot) -> No
     assert box.text() == "Unexpected error: RuntimeError: boom"
     assert box.detailedText().startswith("Traceback")
     box.close()
+
+
+def test_window_icon_and_about_box(window: MainWindow) -> None:
+    import engine
+    from desktop_app.about import about_text, app_icon
+
+    assert not app_icon().isNull() and {16, 256} <= {s.width() for s in app_icon().availableSizes()}
+    assert not window.windowIcon().isNull()
+    assert f"PhotoAtlas {engine.__version__}" in about_text(window.service.directory)
+    window.about_action.trigger()
+    box = next(w for w in QApplication.topLevelWidgets() if w.windowTitle() == "About PhotoAtlas" and w.isVisible())
+    box.close()
