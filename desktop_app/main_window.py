@@ -24,10 +24,11 @@ from desktop_app.album_actions import AlbumActions
 from desktop_app.messages import show_error
 from desktop_app.model_banner import ModelBanner
 from desktop_app.models import AlbumListModel, PhotoGridModel, SidebarEntry
+from desktop_app.notice_bar import NoticeBar
 from desktop_app.operation_bar import OperationBar
 from desktop_app.photo_actions import PhotoActions
 from desktop_app.service import LibraryService, ReclusterMode
-from desktop_app.settings_dialog import CACHE_MB_KEY, SettingsChoice, SettingsDialog, memory_budget_mb
+from desktop_app.settings_dialog import CACHE_MB_KEY, WATCH_KEY, SettingsChoice, SettingsDialog, memory_budget_mb
 from desktop_app.sidebar import AlbumSidebar
 from desktop_app.thumbnail_grid import DEFAULT_ZOOM, ThumbnailGrid
 from desktop_app.thumbnails import ThumbnailLoader
@@ -83,11 +84,14 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.welcome)
         self.pages.addWidget(self.splitter)
         self.model_banner = ModelBanner()
+        self.recluster_notice = NoticeBar("Re-cluster now")
+        self.recluster_notice.setObjectName("reclusterNotice")
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.model_banner)
+        column.addWidget(self.recluster_notice)
         column.addWidget(self.pages, 1)
         self.setCentralWidget(central)
 
@@ -113,6 +117,8 @@ class MainWindow(QMainWindow):
         service.modelReady.connect(self.model_banner.hide)
         self.model_banner.downloadRequested.connect(self.service.download_model)
         self.model_banner.fileChosen.connect(self.service.use_weights_file)
+        service.watchReported.connect(self._on_watch_report)
+        self.recluster_notice.accepted.connect(lambda: self.recluster("auto"))
         self.sidebar.selectionModel().currentChanged.connect(self._on_current_changed)
         self.sidebar.clicked.connect(lambda _index: self._show_entry(self.sidebar.current_entry()))
         self.welcome.chooseFoldersRequested.connect(self.add_folder)
@@ -127,6 +133,7 @@ class MainWindow(QMainWindow):
         self._model_check = QTimer(self, singleShot=True, interval=MODEL_CHECK_DELAY_MS)
         self._model_check.timeout.connect(self.service.check_model)
         self._model_check.start()
+        self._ensure_watching()
 
     # -- construction ----------------------------------------------------------------------------
 
@@ -232,18 +239,22 @@ class MainWindow(QMainWindow):
         return dialog
 
     def apply_settings(self, choice: SettingsChoice) -> None:
-        before = self.service.settings
-        if not self.service.apply_settings(choice.engine):
-            return
+        """The window's own settings at once; the engine's unless a long operation is running (it says so)."""
         self.settings.setValue(CACHE_MB_KEY, choice.memory_mb)
+        self.settings.setValue(WATCH_KEY, choice.watch)
         self.loader.set_memory_budget(choice.memory_mb * 1024 * 1024)
+        if choice.watch:
+            self._ensure_watching()
+        else:
+            self.service.stop_watching()
+        before = self.service.settings
+        if choice.engine == before or not self.service.apply_settings(choice.engine):
+            return
         if choice.model_changed(before):
             self.service.check_model()
-        if choice.model_changed(before) and self.service.has_photo_folders():
-            answer = ask_yes_no(
+            if self.service.has_photo_folders() and ask_yes_no(
                 self, "New model", "Embed your photos with the new model now? Albums follow when you re-cluster."
-            )
-            if answer:
+            ):
                 self.service.index_folders([])
 
     def recluster(self, mode: ReclusterMode) -> None:
@@ -289,6 +300,21 @@ class MainWindow(QMainWindow):
         self.loader.clear()  # a re-indexed photo may have a new thumbnail under the same id
         self.grid.view.viewport().update()
 
+    def _ensure_watching(self) -> None:
+        """Watch the photo folders (unless the user turned it off) once the library has any."""
+        enabled = self.settings.value(WATCH_KEY, True, type=bool)
+        if enabled and not self.service.watching and self.service.has_photo_folders():
+            self.service.start_watching()
+
+    def _on_watch_report(self, lines: list[str], suggest_recluster: bool) -> None:
+        if lines:
+            self.statusBar().showMessage(lines[0], 10_000)
+        if suggest_recluster:
+            self.recluster_notice.show_notice(
+                "Many new photos fit no album yet and wait in Other. Re-clustering sorts them; "
+                "your names, merges, moves and pins stay as they are."
+            )
+
     def _on_albums_changed(self) -> None:
         current = self.sidebar.current_entry()
         key = current.key if current is not None else ALL_PHOTOS
@@ -300,6 +326,7 @@ class MainWindow(QMainWindow):
         finally:
             self._reloading = False
         self._update_page()
+        self._ensure_watching()
         if self._search_query is None:
             self._show_entry(self.sidebar.current_entry())
 

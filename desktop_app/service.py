@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
+from desktop_app.folder_watch import FolderWatch
+from desktop_app.model_check import ModelCheck, ModelSignals
 from desktop_app.qt_compat import emit
 from desktop_app.worker import Job, LibraryTask, ProgressAdapter, TaskSignals
 from engine.albums import Album
@@ -23,7 +25,7 @@ from engine.errors import InvalidInputError, ModelUnavailableError, PhotoAtlasEr
 from engine.library import Library
 from engine.paths import display
 from engine.progress import ProgressReporter
-from engine.settings import LibrarySettings, ModelSpec
+from engine.settings import LibrarySettings
 
 ReclusterMode = Literal["auto", "more", "fewer"]
 
@@ -48,38 +50,6 @@ class PhotoDetails:
     @property
     def folder(self) -> str:
         return str(Path(self.path).parent)
-
-
-class _ModelSignals(QObject):
-    ready = Signal()
-    missing = Signal(str)
-
-
-class _ModelCheck(QRunnable):
-    """Whether a model's weights are on this computer (no network; imports open_clip, hence a thread)."""
-
-    def __init__(self, spec: ModelSpec, signals: _ModelSignals) -> None:
-        super().__init__()
-        self.spec, self.signals = spec, signals
-
-    def run(self) -> None:
-        from engine.weights_download import weights_status
-
-        try:
-            status = weights_status(self.spec)
-        except PhotoAtlasError as exc:
-            emit(self.signals.missing, str(exc))
-            return
-        if status.path is not None:
-            emit(self.signals.ready)
-        elif self.spec.pretrained_is_file:
-            emit(self.signals.missing, f"The weights file {self.spec.pretrained} is not there any more.")
-        else:
-            resumed = f" ({status.partial_bytes / 1e6:.0f} MB already downloaded)" if status.partial_bytes else ""
-            emit(
-                self.signals.missing,
-                f"The CLIP model {self.spec.name}/{self.spec.pretrained} is not on this computer yet{resumed}.",
-            )
 
 
 def first_albums(library: Library, progress: ProgressReporter) -> list[str]:
@@ -110,6 +80,7 @@ class LibraryService(QObject):
         searchFinished(query, ids): photo ids matching a search, best first (maybe none).
         modelMissing(message): the CLIP weights are not on this computer (photos are still added).
         modelReady(): the CLIP weights are available (after a check or a download).
+        watchReported(lines, suggest_recluster): the folder watcher brought changes into the catalog.
     """
 
     progress = Signal(str, int, int)
@@ -122,6 +93,7 @@ class LibraryService(QObject):
     searchFinished = Signal(str, list)
     modelMissing = Signal(str)
     modelReady = Signal()
+    watchReported = Signal(list, bool)
 
     def __init__(self, directory: str | os.PathLike[str] | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -136,7 +108,11 @@ class LibraryService(QObject):
         self._ids: list[int] | None = None
         self._paths: dict[int, bytes] = {}
         self._rows: dict[int, PhotoRow] = {}
-        self._model_signals = _ModelSignals()  # no parent: a check may outlive the service
+        self._watch = FolderWatch(self)
+        self._watch.queued.connect(self._apply_watched_changes)
+        self.busyChanged.connect(lambda busy: busy or self._apply_watched_changes())
+        self._watch_options: dict[str, Any] = {}
+        self._model_signals = ModelSignals()  # no parent: a check may outlive the service
         self._model_signals.ready.connect(self.modelReady)
         self._model_signals.missing.connect(self.modelMissing)
         self._album_of: dict[int, int | None] | None = None
@@ -157,7 +133,12 @@ class LibraryService(QObject):
         return self._title
 
     def close(self, timeout_ms: int = 10_000) -> bool:
-        """Cancel any long operation, wait for the worker, close the library; False if it did not stop."""
+        """Stop watching, cancel any long operation, wait for the worker, close the library.
+
+        Returns:
+            False if the worker did not stop in time.
+        """
+        self.stop_watching()
         self.cancel()
         stopped = self._pool.waitForDone(timeout_ms)
         self._library.close()
@@ -322,7 +303,12 @@ class LibraryService(QObject):
                 return [*lines, f"Photos were added without albums: {exc}"]
             return lines + first_albums(library, progress)
 
-        return self.start_operation("Adding photos", job, photos_changed=True)
+        return self.start_operation("Adding photos", job, on_result=self._folders_added, photos_changed=True)
+
+    def _folders_added(self, lines: list[str]) -> None:
+        emit(self.operationFinished, lines)
+        if self.watching:  # watch the new folder too
+            self.start_watching(**self._watch_options)
 
     def recluster(self, mode: ReclusterMode = "auto") -> bool:
         def job(library: Library, progress: ProgressReporter) -> list[str]:
@@ -345,11 +331,56 @@ class LibraryService(QObject):
 
         return self.start_operation("Exporting", job, changes=False)
 
+    # -- watching the folders --------------------------------------------------------------------
+
+    @property
+    def watching(self) -> bool:
+        return self._watch.running
+
+    def start_watching(self, **options: Any) -> bool:
+        """Watch the photo folders; new, edited, moved and deleted photos are brought in as they come.
+
+        Args:
+            options: `engine.watch.LibraryWatcher` options (tests shorten the quiet period).
+        """
+        if not self.has_photo_folders():
+            return False
+        self._watch_options = options
+        self._watch.start(self._library.watcher(**options))
+        return self._watch.running
+
+    def stop_watching(self) -> None:
+        self._watch.stop()
+
+    def watch_modes(self) -> dict[object, str]:
+        """How each folder is watched now: "native", "polling" or "unavailable"."""
+        return self._watch.modes()
+
+    def _apply_watched_changes(self) -> None:
+        """Apply the oldest waiting batch on the worker, when it is free (called again when it frees up)."""
+        if self.busy:
+            return
+        batch = self._watch.take()
+        if batch is None:
+            return
+
+        def job(library: Library, progress: ProgressReporter) -> object:
+            from engine.watch_apply import apply_batch
+
+            return apply_batch(library, batch, progress)
+
+        def reported(report: Any) -> None:
+            if report.changed:
+                self._invalidate(photos=True)
+                emit(self.watchReported, report.lines(), bool(report.suggest_recluster))
+
+        self.start_operation("Bringing in new photos", job, on_result=reported, changes=False)
+
     # -- the CLIP model --------------------------------------------------------------------------
 
     def check_model(self) -> None:
         """Find out, off the GUI thread, whether the weights are here: `modelReady` or `modelMissing` follows."""
-        QThreadPool.globalInstance().start(_ModelCheck(self._library.settings.model, self._model_signals))
+        QThreadPool.globalInstance().start(ModelCheck(self._library.settings.model, self._model_signals))
 
     def download_model(self) -> bool:
         """Download (or resume) the model's weights, then embed and group the photos already added."""

@@ -39,6 +39,7 @@ DEVICES = (("Automatic", "auto"), ("CPU", "cpu"), ("NVIDIA GPU (CUDA)", "cuda"),
 COMMON_MODELS = ("ViT-B-32", "ViT-B-16", "ViT-L-14")
 CHECKPOINT_FILTER = "CLIP checkpoints (*.safetensors *.pt *.pth *.bin);;All files (*)"
 CACHE_MB_KEY = "thumbnails/memory_mb"
+WATCH_KEY = "watch/enabled"
 DEFAULT_CACHE_MB = 256
 
 
@@ -48,6 +49,7 @@ class SettingsChoice:
 
     engine: LibrarySettings
     memory_mb: int
+    watch: bool = True
 
     def model_changed(self, before: LibrarySettings) -> bool:
         return self.engine.model != before.model
@@ -120,7 +122,7 @@ class SettingsDialog(QDialog):
         self._settings = settings
         self._thumbnail_dir = thumbnail_dir
         layout = QVBoxLayout(self)
-        layout.addWidget(self._folders_box(folders))
+        layout.addWidget(self._folders_box(folders, bool(window_settings.value(WATCH_KEY, True, type=bool))))
         layout.addWidget(self._model_box(settings))
         layout.addWidget(self._albums_box(settings))
         layout.addWidget(self._thumbnails_box(settings, memory_budget_mb(window_settings)))
@@ -134,8 +136,10 @@ class SettingsDialog(QDialog):
 
     # -- sections --------------------------------------------------------------------------------
 
-    def _folders_box(self, folders: list[str]) -> QGroupBox:
+    def _folders_box(self, folders: list[str], watch: bool) -> QGroupBox:
         box = QGroupBox("Photo folders")
+        self.watch = QCheckBox("Watch these folders: new, edited, moved and deleted photos are brought in at once")
+        self.watch.setChecked(watch)
         self.folder_list = QListWidget()
         self.folder_list.addItems(folders)
         self.folder_list.setMaximumHeight(90)
@@ -145,6 +149,7 @@ class SettingsDialog(QDialog):
         note.setWordWrap(True)
         layout = QVBoxLayout(box)
         layout.addWidget(self.folder_list)
+        layout.addWidget(self.watch)
         row = QHBoxLayout()
         row.addWidget(note, 1)
         row.addWidget(add)
@@ -282,4 +287,4 @@ class SettingsDialog(QDialog):
             dac_refine=self.dac_refine.isChecked(),
             thumbnail_size=self.thumbnail_size.value(),
         )
-        return SettingsChoice(engine, self.memory_mb.value())
+        return SettingsChoice(engine, self.memory_mb.value(), self.watch.isChecked())

@@ -12,6 +12,7 @@ from PySide6.QtCore import QSettings, QThreadPool
 
 from desktop_app.main_window import MainWindow
 from desktop_app.service import LibraryService
+from desktop_app.settings_dialog import WATCH_KEY
 from engine.library import Library
 
 COLOURS = {
@@ -74,8 +75,11 @@ def empty_service(tmp_path: Path, qtbot) -> Iterator[LibraryService]:
     assert svc.close(), "a background operation was left running"
 
 
-def open_window(qtbot, service: LibraryService, settings_file: Path) -> MainWindow:
-    window = MainWindow(service, QSettings(str(settings_file), QSettings.Format.IniFormat))
+def open_window(qtbot, service: LibraryService, settings_file: Path, watch: bool = False) -> MainWindow:
+    """The window over `service`; folder watching is off unless a test is about it (it runs a rescan)."""
+    settings = QSettings(str(settings_file), QSettings.Format.IniFormat)
+    settings.setValue(WATCH_KEY, watch)
+    window = MainWindow(service, settings)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)

@@ -1,0 +1,42 @@
+"""A discreet strip above the photos with one suggestion and one button (e.g. "Re-cluster now")."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from desktop_app.qt_compat import emit
+
+
+class NoticeBar(QFrame):
+    """Hidden until `show_notice`; `accepted()` when its button is pressed (it then hides).
+
+    Signals:
+        accepted(): the user took the suggestion.
+    """
+
+    accepted = Signal()
+
+    def __init__(self, action_text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.action_button = QPushButton(action_text)
+        self.action_button.clicked.connect(self._accept)
+        self.dismiss_button = QPushButton("Not now")
+        self.dismiss_button.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.message, 1)
+        layout.addWidget(self.action_button)
+        layout.addWidget(self.dismiss_button)
+        self.hide()
+
+    def show_notice(self, text: str) -> None:
+        self.message.setText(text)
+        self.show()
+
+    def _accept(self) -> None:
+        self.hide()
+        emit(self.accepted)
