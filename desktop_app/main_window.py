@@ -61,7 +61,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.service = service
         self.settings = settings if settings is not None else QSettings()
-        self.setWindowTitle(f"PhotoAtlas — {service.directory.name}")
+        self.setWindowTitle(service.directory.name)  # Qt appends " — PhotoAtlas", the display name
         self.setWindowIcon(app_icon())
         self._search_query: str | None = None
         self._before_search: tuple[str, int | None] = ALL_PHOTOS
@@ -86,12 +86,15 @@ class MainWindow(QMainWindow):
         self.model_banner = ModelBanner()
         self.recluster_notice = NoticeBar("Re-cluster now")
         self.recluster_notice.setObjectName("reclusterNotice")
+        self.summary_notice = NoticeBar(None, "OK")
+        self.summary_notice.setObjectName("summaryNotice")
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.model_banner)
         column.addWidget(self.recluster_notice)
+        column.addWidget(self.summary_notice)
         column.addWidget(self.pages, 1)
         self.setCentralWidget(central)
 
@@ -347,6 +350,8 @@ class MainWindow(QMainWindow):
         elif entry.kind == "folder":
             assert entry.folder is not None
             ids = self.service.folder_photo_ids(entry.folder)
+        elif entry.kind == "year":
+            ids = self.service.photos_by_year().get(entry.year or "", [])
         else:
             album = self.service.album(entry.album.id if entry.album else None)
             ids = album.members if album else []
@@ -370,9 +375,11 @@ class MainWindow(QMainWindow):
             self._show_entry(self.sidebar.current_entry())
 
     def _on_finished(self, lines: list[str]) -> None:
+        """A long operation's summary: its first line in the status bar, all of it in a strip to read."""
         if lines:
             self.statusBar().showMessage(lines[0], 15_000)
             self.statusBar().setToolTip("\n".join(lines))
+            self.summary_notice.show_notice("\n".join(lines))
 
     def _on_busy(self, _busy: bool) -> None:
         self._update_actions()

@@ -13,7 +13,7 @@ from PySide6.QtGui import QFont, QPixmap
 
 from desktop_app.drag_data import ALBUMS_MIME, PHOTOS_MIME, albums_mime, photos_mime
 from desktop_app.qt_compat import emit
-from desktop_app.service import LibraryService
+from desktop_app.service import UNDATED, LibraryService
 from desktop_app.thumbnails import ThumbnailLoader, placeholder_pixmap
 from engine.albums import Album
 
@@ -100,7 +100,7 @@ class PhotoGridModel(QAbstractListModel):
             emit(self.dataChanged, index, index, [Qt.ItemDataRole.DecorationRole, ROLE_LOADED])
 
 
-EntryKind = Literal["all", "album", "other", "folder"]
+EntryKind = Literal["all", "album", "other", "folder", "year"]
 EntryKey = tuple[str, int | str | None]
 
 
@@ -113,11 +113,14 @@ class SidebarEntry:
     size: int
     cover: int | None
     folder: str | None = None  # a library folder, for kind "folder"
+    year: str | None = None  # "2023", or "Undated", for kind "year"
 
     @property
     def key(self) -> EntryKey:
         if self.kind == "folder":
             return (self.kind, self.folder)
+        if self.kind == "year":
+            return (self.kind, self.year)
         return (self.kind, self.album.id if self.album else None)
 
     @property
@@ -131,6 +134,9 @@ class SidebarEntry:
         if self.kind == "folder":
             assert self.folder is not None
             return Path(self.folder).name or self.folder
+        if self.kind == "year":
+            assert self.year is not None
+            return self.year
         assert self.album is not None
         return "Other" if self.kind == "other" else self.album.title
 
@@ -141,9 +147,9 @@ class SidebarEntry:
 
 
 class AlbumListModel(QAbstractListModel):
-    """The sidebar: "All photos", the albums (largest first), "Other", then the library folders.
+    """The sidebar: "All photos", the albums (largest first), "Other", the library folders, then the years.
 
-    Album names edit in place. The folders let the user browse photos even before (or without) albums.
+    Album names edit in place. Folders and years let the user browse photos even before (or without) albums.
     """
 
     def __init__(self, service: LibraryService, loader: ThumbnailLoader, parent: Any = None) -> None:
@@ -166,6 +172,8 @@ class AlbumListModel(QAbstractListModel):
         for folder in self._service.photo_folders():
             ids_in = self._service.folder_photo_ids(folder)
             entries.append(SidebarEntry("folder", None, len(ids_in), ids_in[0] if ids_in else None, folder))
+        for year, ids_in in self._service.photos_by_year().items():
+            entries.append(SidebarEntry("year", None, len(ids_in), ids_in[0], year=year))
         if [e.key for e in entries] == [e.key for e in self._entries]:
             self._entries = entries
             if entries:
@@ -261,6 +269,8 @@ class AlbumListModel(QAbstractListModel):
             lines.append("Photos in no album")
         if entry.kind == "folder":
             lines = [entry.folder or "", f"{entry.size} photo{'s' if entry.size != 1 else ''}", "A library folder"]
+        if entry.kind == "year":
+            lines.append("Photos taken that year" if entry.year != UNDATED else "Photos without a capture date")
         return "\n".join(lines)
 
     def _on_loaded(self, photo_id: int) -> None:

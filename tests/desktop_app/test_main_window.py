@@ -71,7 +71,7 @@ def test_merge_into_then_undo(window: MainWindow, small_library: SmallLibrary, q
     assert window.statusBar().currentMessage().startswith("Undone: merge")
     for _ in range(3):  # the three splits that made the fixture's albums
         window.undo_action.trigger()
-    assert sidebar_titles(window) == ["All photos", "Other", "photos"]  # the library folder stays
+    assert sidebar_titles(window) == ["All photos", "Other", "photos", "2023"]  # folder and year stay
     window.undo_action.trigger()
     assert window.statusBar().currentMessage() == "Nothing to undo"
 

@@ -45,6 +45,7 @@ def test_sidebar_lists_albums_with_names_and_sizes(service: LibraryService, load
         ("New album 1 · Jul 2023", 2),  # automatic names come with their dates
         ("Other", 2),
         ("photos", 9),  # the library folder, to browse by folder
+        ("2023", 9),  # and the years, to browse by date
     ]
     folder = model.index(5).data(ROLE_ENTRY)
     assert folder.kind == "folder" and folder.folder.endswith("photos")

@@ -137,3 +137,9 @@ def test_library_folder_in_the_sidebar_shows_its_photos(window: MainWindow) -> N
     assert window.sidebar.select_key(("folder", folder))
     assert window.grid_model.rowCount() == 9
     assert window.grid.caption.text().startswith("photos")
+
+
+def test_years_in_the_sidebar_show_their_photos(window: MainWindow, small_library: SmallLibrary) -> None:
+    assert window.service.photos_by_year() == {"2023": window.service.all_photo_ids()}
+    assert window.sidebar.select_key(("year", "2023"))
+    assert window.grid_model.rowCount() == 9 and window.grid.caption.text().startswith("2023")

@@ -60,4 +60,4 @@ def test_version(capsys) -> None:
         main(["--version"])
     except SystemExit as stop:
         assert stop.code == 0
-    assert "PhotoAtlas" in capsys.readouterr().out
+    assert "photoatlas 0.1.0" in capsys.readouterr().out
