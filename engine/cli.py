@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="photoatlas",
         description="PhotoAtlas: organise a photo library into albums with CLIP. Originals are never modified.",
     )
-    parser.add_argument("--version", action="version", version=f"PhotoAtlas {__version__}")
+    parser.add_argument("--version", action="version", version=f"photoatlas {__version__}")
     parser.add_argument(
         "--library",
         type=Path,
@@ -79,10 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     skipped = commands.add_parser("skipped", help="list files that were not cataloged, with the reason")
     skipped.add_argument("--json", action="store_true", help="print a JSON array")
 
-    from engine import cli_albums, cli_naming
+    from engine import cli_albums, cli_model, cli_naming
 
     COMMANDS.update(cli_naming.add_commands(commands))
     COMMANDS.update(cli_albums.add_commands(commands))
+    COMMANDS.update(cli_model.add_commands(commands))
     return parser
 
 
