@@ -110,3 +110,33 @@ def test_search_finds_the_concept_and_little_else(toy_library) -> None:
     assert all(hits[:8]), "the best matches are yellow stars"
     assert sum(hits) >= 10 and len(results) <= 2 * 12, f"{sum(hits)} of {len(results)} are yellow stars"
     assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
+
+
+def test_new_photos_of_known_concepts_join_their_albums_and_strangers_wait_in_other(toy_library, tmp_path) -> None:
+    """Incremental assignment with the real CPP head: photos of a concept already in an album join it at
+    once; photos of a concept the library has never seen wait in Other."""
+    library, truth, _ = toy_library
+    if not library.clusters():
+        library.cluster()
+    new = tmp_path / "new"
+    drawn = ["--per-concept", "4", "--seed", "9", "--concepts", "red:circle,blue:triangle,green:star,orange:cross"]
+    made = subprocess.run(
+        [sys.executable, str(MAKE_LIBRARY), str(new), *drawn],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    concept_of = {str((new / rel).resolve()): c for rel, c in json.loads(made).items()}
+    library.index([new])
+    paths = {r.id: display(r.path) for r in library.photos()}
+    album_of = {pid: a.id for a in library.albums.albums() for pid in a.members}
+    new_ids = [i for i, p in paths.items() if p in concept_of]
+    known = [i for i in new_ids if concept_of[paths[i]] in ("red circle", "blue triangle")]
+    strangers = [i for i in new_ids if concept_of[paths[i]] in ("green star", "orange cross")]
+    joined = [i for i in known if album_of.get(i) is not None]
+    assert len(joined) >= 6, f"only {len(joined)} of 8 photos of known concepts joined an album"
+    for i in joined:  # ...and the right one: the album whose photos are mostly that concept
+        members = next(a for a in library.albums.albums() if a.id == album_of[i]).members
+        concepts = [truth.get(paths[m]) for m in members if paths[m] in truth]
+        assert max(set(concepts), key=concepts.count) == concept_of[paths[i]]
+    assert sum(album_of.get(i) is None for i in strangers) >= 6, "photos of unseen concepts wait in Other"
