@@ -382,7 +382,10 @@ class LibraryService(QObject):
         def job(library: Library, progress: ProgressReporter) -> object:
             from engine.watch_apply import apply_batch
 
-            return apply_batch(library, batch, progress)
+            try:
+                return apply_batch(library, batch, progress)
+            except ModelUnavailableError:  # the notice about the model is shown already; photos still come in
+                return apply_batch(library, batch, progress, embed=False)
 
         def reported(report: Any) -> None:
             if report.changed:

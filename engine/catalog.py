@@ -234,6 +234,28 @@ class Catalog:
         self._db.executemany("DELETE FROM photos WHERE id=?", [(i,) for i in ids])
         return len(ids)
 
+    def photos_with_hash(self, hash_: str) -> list[tuple[int, int, bytes]]:
+        """(id, root id, path) of every photo with this content."""
+        rows = self._db.execute("SELECT id, root_id, path FROM photos WHERE hash=?", (hash_,))
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def content_replaced(self, photo_id: int, old_hash: str, new_hash: str) -> None:
+        """A photo's file was edited in place: the user's placement of it (or a pinned album's hold on it)
+        follows the new content; a machine placement does not, so the next assignment weighs it again.
+        The old content's placement stays, as for a deleted photo, in case that content comes back."""
+        row = self._db.execute(
+            "SELECT m.album_id, m.source, COALESCE(a.pinned, 0) FROM album_members m"
+            " LEFT JOIN albums a ON a.id = m.album_id WHERE m.hash=?",
+            (old_hash,),
+        ).fetchone()
+        if row is not None and (row[1] == "user" or row[2]):
+            self._db.execute(
+                "INSERT OR IGNORE INTO album_members(hash, album_id, source, updated_at) VALUES(?,?,?,?)",
+                (new_hash, row[0], row[1], time.time()),
+            )
+        else:
+            self._db.execute("DELETE FROM cluster_members WHERE photo_id=?", (photo_id,))
+
     def photos(self, model_id: int | None = None) -> list[PhotoRow]:
         """Every photo, ordered by capture time then path; `embedded` refers to `model_id`."""
         rows = self._db.execute(

@@ -79,11 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     skipped = commands.add_parser("skipped", help="list files that were not cataloged, with the reason")
     skipped.add_argument("--json", action="store_true", help="print a JSON array")
 
-    from engine import cli_albums, cli_model, cli_naming
+    from engine import cli_albums, cli_model, cli_naming, cli_refine, cli_watch
 
     COMMANDS.update(cli_naming.add_commands(commands))
     COMMANDS.update(cli_albums.add_commands(commands))
+    COMMANDS.update(cli_watch.add_commands(commands))
     COMMANDS.update(cli_model.add_commands(commands))
+    COMMANDS.update(cli_refine.add_commands(commands))
     return parser
 
 

@@ -4,14 +4,19 @@ and commit each batch to the catalog in one transaction.
 Work is committed batch by batch, a photo together with its embedding, so a crash, Ctrl-C or kill at
 any moment leaves a consistent catalog and the next run picks up where this one stopped: files already
 committed are unchanged (same size and mtime) and are not read again.
+
+A run covers whole roots (`Indexer.run`) or only some changed files and folders under them
+(`Indexer.run_changes`, what the watcher uses); both share the planning and the writing, so a moved
+file is recognised by its content either way and is never embedded twice.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +27,9 @@ from engine.embedder import Embedder
 from engine.errors import Cancelled
 from engine.paths import display, to_db
 from engine.progress import NullProgress, ProgressReporter
-from engine.scan import ListedFile, RootListing, list_root
+from engine.scan import SYSTEM_FOLDERS, ListedFile, RootListing, is_image_name, list_root
 from engine.settings import LibrarySettings
-from engine.skip_reasons import REASONS
+from engine.skip_reasons import REASONS, Skip
 from engine.thumbnails import ThumbnailCache
 
 # Commit at least this often when no embedding batch forces it, so progress survives a kill.
@@ -99,11 +104,13 @@ class Indexer:
         self.summary = IndexSummary()
         self._gone_by_hash: dict[str, list[int]] = {}
         self._gone: dict[int, bytes] = {}
+        self._gone_root: dict[int, Path] = {}
         self._scanned_roots: list[int] = []
+        self._root_paths: dict[int, bytes] | None = None
 
     # -- planning --------------------------------------------------------------------------------
 
-    def _plan(self, roots: Sequence[Path]) -> list[_WorkItem]:
+    def _plan(self, roots: Sequence[Path], changes: dict[Path, list[Path]] | None = None) -> list[_WorkItem]:
         self.progress.phase("Listing folders")
         complete = self._complete_hashes()
         work: list[_WorkItem] = []
@@ -115,6 +122,14 @@ class Indexer:
                 continue
             self._scanned_roots.append(root_id)
             work.extend(self._plan_root(root_id, listing, complete))
+        for root, paths in (changes or {}).items():
+            root_id = self.catalog.add_root(to_db(root))
+            if not os.path.isdir(root):
+                # Unmounted: its files look deleted, but they are only out of reach.
+                self.summary.unavailable_roots.append(display(root))
+                continue
+            listing, in_scope = list_changed(root, paths, self.exclude, self.progress)
+            work.extend(self._plan_root(root_id, listing, complete, in_scope))
         return work
 
     def _complete_hashes(self) -> set[str]:
@@ -123,9 +138,19 @@ class Indexer:
             return set()
         return self.catalog.complete_hashes(self.model_id)
 
-    def _plan_root(self, root_id: int, listing: RootListing, complete: set[str]) -> list[_WorkItem]:
+    def _plan_root(
+        self,
+        root_id: int,
+        listing: RootListing,
+        complete: set[str],
+        in_scope: Callable[[bytes], bool] | None = None,
+    ) -> list[_WorkItem]:
+        """Work for one root; with `in_scope`, the listing covers only the catalog paths it accepts."""
         photos = self.catalog.photo_states(root_id)
         skipped = self.catalog.skipped_states(root_id)
+        if in_scope is not None:
+            photos = {k: v for k, v in photos.items() if in_scope(k)}
+            skipped = {k: v for k, v in skipped.items() if in_scope(k)}
         listed: set[bytes] = set()
         work = []
         for item in listing.files:
@@ -161,6 +186,7 @@ class Indexer:
         for key, state in photos.items():
             if key not in listed and not listing.is_under_unlisted(Path(os.fsdecode(key))):
                 self._gone[state.id] = key
+                self._gone_root[state.id] = listing.root
                 self._gone_by_hash.setdefault(state.hash or "", []).append(state.id)
         return work
 
@@ -168,16 +194,41 @@ class Indexer:
 
     def run(self, roots: Sequence[Path]) -> IndexSummary:
         """Index `roots`; raises `Cancelled` (after committing finished work) when cancelled."""
+        return self._run(roots, None)
+
+    def run_changes(self, roots: Sequence[Path], changed: Iterable[Path], rescan: Sequence[Path] = ()) -> IndexSummary:
+        """Index only what changed under `roots`: files or folders created, edited, moved (both ends) or deleted.
+
+        Args:
+            roots: the library's roots; a changed path under none of them, hidden, or in the library's own
+                folder is ignored.
+            changed: paths that changed; each existing folder is listed whole, and the catalog's photos at or
+                under a path that no longer exists are deleted (unless its root is unavailable).
+            rescan: roots to scan whole (at start, or when an unmounted root is back).
+
+        Raises `Cancelled` (after committing finished work) when cancelled.
+        """
+        rescan = list(dict.fromkeys(rescan))
+        changes = group_by_root(list(changed), [r for r in roots if r not in rescan], self.exclude)
+        return self._run(rescan, changes)
+
+    def _run(self, roots: Sequence[Path], changes: dict[Path, list[Path]] | None) -> IndexSummary:
         started = time.monotonic()
-        work = self._plan(roots)
+        work = self._plan(roots, changes)
         if self._load_model is None:
             self.progress.phase("Indexing photos", len(work))
         try:
             self._process(work)
         finally:
             self.summary.seconds = time.monotonic() - started
+        # A root that went away while we worked (a drive unplugged) is unavailable, not emptied.
+        lost = {root for root in set(self._gone_root.values()) if not os.path.isdir(root)}
+        gone = [pid for pid in self._gone if self._gone_root[pid] not in lost]
+        self.summary.unavailable_roots.extend(
+            display(r) for r in sorted(lost) if display(r) not in self.summary.unavailable_roots
+        )
         with self.catalog.transaction():
-            self.summary.removed = self.catalog.delete_photos(self._gone)
+            self.summary.removed = self.catalog.delete_photos(gone)
         for root_id in self._scanned_roots:
             self.catalog.mark_root_scanned(root_id)
         self.summary.seconds = time.monotonic() - started
@@ -255,6 +306,18 @@ class Indexer:
         to_embed.clear()
         to_write.clear()
 
+    def _vanished_with(self, hash_: str) -> list[int]:
+        """Photos with this content whose file is no longer where the catalog says, under a root that is
+        there: the other end of a move that this run did not list (moved from another folder or root, or a
+        watcher batch that saw the new name before the old one went)."""
+        if self._root_paths is None:
+            self._root_paths = dict(self.catalog.roots())
+        return [
+            photo_id
+            for photo_id, root_id, path in self.catalog.photos_with_hash(hash_)
+            if _root_available(self._root_paths[root_id]) and _missing(path)
+        ]
+
     def _write(self, item: _WorkItem, result: DecodeResult) -> None:
         catalog, root_id, key = self.catalog, item.root_id, to_db(item.file.path)
         if isinstance(result, SkippedFile):
@@ -283,11 +346,13 @@ class Indexer:
                 self.summary.unchanged += 1
             else:
                 self.summary.updated += 1
+                if known.hash:
+                    catalog.content_replaced(known.id, known.hash, result.hash)
             return
         moved_from = self._gone_by_hash.get(result.hash)
-        if moved_from:
+        if moved_from or (moved_from := self._vanished_with(result.hash)):
             photo_id = moved_from.pop()
-            del self._gone[photo_id]
+            self._gone.pop(photo_id, None)
             catalog.update_photo(
                 photo_id,
                 root_id=root_id,
@@ -309,3 +374,91 @@ class Indexer:
             meta = redone.meta
         catalog.insert_photo(root_id, key, result.size, result.mtime_ns, result.hash, meta)
         self.summary.added += 1
+
+
+def _root_available(path: bytes) -> bool:
+    return os.path.isdir(os.fsdecode(path))
+
+
+def _missing(path: bytes) -> bool:
+    """True only when the file is certainly not there (an unreadable folder proves nothing)."""
+    try:
+        os.lstat(os.fsdecode(path))
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def group_by_root(paths: Iterable[Path], roots: Sequence[Path], exclude: Sequence[Path] = ()) -> dict[Path, list[Path]]:
+    """The changed paths worth listing, by the innermost root holding them; the rest (outside every root,
+    hidden, system folders, the library's own folder) are dropped, as a full listing would skip them."""
+    out: dict[Path, list[Path]] = {}
+    for path in paths:
+        if any(path.is_relative_to(e) for e in exclude):
+            continue
+        holders = [r for r in roots if path.is_relative_to(r)]
+        if not holders:
+            continue
+        root = max(holders, key=lambda r: len(r.parts))
+        parts = path.relative_to(root).parts
+        if any(p.startswith(".") or p in SYSTEM_FOLDERS for p in parts):
+            continue
+        out.setdefault(root, []).append(path)
+    return out
+
+
+def list_changed(
+    root: Path, paths: Sequence[Path], exclude: Sequence[Path] = (), progress: ProgressReporter | None = None
+) -> tuple[RootListing, Callable[[bytes], bool]]:
+    """List only some paths under `root`: existing folders whole, existing image files alone.
+
+    Returns the listing and the test of which catalog paths it covers: a covered path that is not listed
+    is gone. A path that cannot be read is listed as unlisted, so what the catalog knows there is kept.
+    """
+    listing = RootListing(root=root)
+    scopes = _outermost(paths)
+    for scope in scopes:
+        try:
+            st = os.stat(scope)
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # deleted, or moved away: nothing listed, so its photos are gone
+        except OSError as exc:
+            listing.problems.append((scope, Skip(_reason(exc), exc.strerror or str(exc))))
+            listing.unlisted_dirs.append(scope)
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            sub = list_root(scope, exclude=exclude, progress=progress)
+            if not sub.available:  # went away between the stat and the listing
+                listing.unlisted_dirs.append(scope)
+            listing.files.extend(sub.files)
+            listing.problems.extend(sub.problems)
+            listing.unlisted_dirs.extend(sub.unlisted_dirs)
+        elif stat.S_ISREG(st.st_mode) and is_image_name(scope.name):
+            listing.files.append(ListedFile(scope, st.st_size, st.st_mtime_ns))
+    covered = frozenset(to_db(s) for s in scopes)
+    sep = os.fsencode(os.sep)
+
+    def in_scope(key: bytes) -> bool:
+        # Walk up the key's folders: a set lookup per level, however many paths the batch holds.
+        while key:
+            if key in covered:
+                return True
+            key = key[: max(key.rfind(sep), 0)]
+        return False
+
+    return listing, in_scope
+
+
+def _outermost(paths: Iterable[Path]) -> list[Path]:
+    """The paths without those lying under another of them (a folder's listing covers its content)."""
+    chosen: set[Path] = set()
+    for path in sorted(set(paths), key=lambda p: len(p.parts)):
+        if not any(parent in chosen for parent in path.parents):
+            chosen.add(path)
+    return sorted(chosen)
+
+
+def _reason(exc: OSError) -> str:
+    return "permission-denied" if isinstance(exc, PermissionError) else "read-error"

@@ -7,10 +7,10 @@ import json
 import os
 import shutil
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.albums import AlbumStore
 from engine.catalog import CATALOG_FILE, Catalog, PhotoRow
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from engine.assign_new import AssignSummary
     from engine.export import ExportSummary
     from engine.recluster import Naming, ReclusterSummary
+    from engine.refine import RefineSummary
+    from engine.watch import LibraryWatcher
 
 META_MODEL_KEY = "model_key"
 _BACKGROUND_TERMS = 400
@@ -213,6 +215,51 @@ class Library:
                 summary.albums = assigned.lines()
         return summary
 
+    def index_changes(
+        self,
+        changed: Iterable[Path],
+        rescan: Sequence[Path] = (),
+        *,
+        assign: bool = True,
+        embed: bool = True,
+        progress: ProgressReporter | None = None,
+    ) -> IndexSummary:
+        """Catalog, thumbnail and embed only what changed under the library's roots (the watcher's verb).
+
+        Args:
+            changed: files or folders created, edited, moved (both ends) or deleted; paths outside the roots
+                are ignored, and nothing is deleted under a root that is unavailable.
+            rescan: roots to scan whole, e.g. at start or when an unmounted drive is back.
+            assign: then put new and edited photos into their best album (or "Other"), as `index` does.
+            embed: also compute CLIP embeddings (needs the model); False catalogs and thumbnails only.
+            progress: progress and cancellation.
+        """
+        roots = [from_db(raw) for _, raw in self.catalog.roots()]
+        indexer = Indexer(
+            self.catalog,
+            self.thumbnails,
+            self._settings,
+            self._load_model_for_indexing if embed else None,
+            self.model_id() if embed else None,
+            exclude=[self.directory],
+            progress=progress,
+        )
+        summary = indexer.run_changes(roots, changed, [Path(r) for r in rescan if Path(r) in roots])
+        if assign and embed:
+            assigned = self.assign_new_photos()
+            if assigned is not None:
+                summary.albums = assigned.lines()
+        return summary
+
+    def watcher(self, **options: Any) -> LibraryWatcher:
+        """A watcher of every root of the library (not started); see `engine.watch.LibraryWatcher`."""
+        from engine.watch import LibraryWatcher
+
+        roots = [from_db(raw) for _, raw in self.catalog.roots()]
+        if not roots:
+            raise InvalidInputError("no photo folders yet: name one, e.g. photoatlas index ~/Pictures")
+        return LibraryWatcher(roots, exclude=[self.directory], **options)
+
     def assign_new_photos(self) -> AssignSummary | None:
         """Put embedded photos the last clustering has not seen into their best album (or "Other")."""
         from engine.assign_new import assign_new_photos
@@ -263,10 +310,32 @@ class Library:
         summary = recluster(self.catalog, model_id, k, self._settings.device, naming, progress)
         if naming is not None:
             summary.naming = self.name(progress).lines()[0]
+        if self._settings.dac_refine:  # the settings switch: DAC refinement after every re-cluster
+            try:
+                summary.refined = self.refine(progress).lines()
+            except InvalidInputError as exc:  # fewer than two albums: nothing to refine
+                summary.refined = [f"not refined: {exc}"]
         return summary
 
     # `cluster` is the first re-cluster: the same verb, kept under the name of its command.
     cluster = recluster
+
+    def refine(self, progress: ProgressReporter | None = None, **options: object) -> RefineSummary:
+        """Refine the albums with DAC, taught by the user's corrections (never overriding them).
+
+        Args:
+            options: `epochs` and other `DACRefiner` parameters (see engine.refine.refine).
+        """
+        from engine.refine import refine
+
+        ids, _ = self.embeddings()  # raises with advice when nothing is embedded
+        model_id = self.model_id()
+        assert model_id is not None and ids
+        naming = self._naming(progress)
+        summary = refine(self.catalog, model_id, self._settings.device, naming, progress, **options)
+        if naming is not None and summary.recluster is not None:
+            summary.recluster.naming = self.name(progress).lines()[0]
+        return summary
 
     def _naming(self, progress: ProgressReporter | None) -> Naming | None:
         """Text features of the vocabulary for naming, or None when the model cannot be loaded."""

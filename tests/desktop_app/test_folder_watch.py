@@ -90,13 +90,21 @@ def test_many_photos_in_other_suggest_a_recluster(window: MainWindow, monkeypatc
     assert asked == ["auto"] and not window.recluster_notice.isVisible()
 
 
-def test_watching_follows_the_setting(window: MainWindow) -> None:
+def test_watching_follows_the_setting(window: MainWindow, small_library, make_photo, qtbot) -> None:
     assert not window.service.watching, "the tests' windows start with watching off"
+    failures: list[str] = []
+    window.service.operationFailed.connect(lambda message, details: failures.append(message))
     dialog = window.open_settings()
     assert not dialog.watch.isChecked()
     dialog.watch.setChecked(True)
     dialog.accept()
     assert window.service.watching
+    # This library has no model: photos landing in its folder still come in (without albums), no error.
+    with qtbot.waitSignal(window.service.watchReported, timeout=30_000):
+        make_photo(small_library.photos / "later" / "new.jpg", color=(10, 10, 200))
+    qtbot.waitUntil(lambda: len(window.service.all_photo_ids()) == 10, timeout=10_000)
+    qtbot.waitUntil(lambda: not window.service.busy, timeout=30_000)
+    assert failures == []
     dialog = window.open_settings()
     dialog.watch.setChecked(False)
     dialog.accept()
