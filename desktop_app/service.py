@@ -118,6 +118,7 @@ class LibraryService(QObject):
         self._model_signals.missing.connect(self.modelMissing)
         self._album_of: dict[int, int | None] | None = None
         self._years: dict[str, list[int]] | None = None
+        self._folder_ids: dict[str, list[int]] = {}
 
     # -- lifecycle and state ---------------------------------------------------------------------
 
@@ -207,8 +208,10 @@ class LibraryService(QObject):
         """Photos under one library folder (a root, shown as `photo_folders` gives it), by capture time."""
         self._load_photos()
         assert self._ids is not None
-        prefix = folder.rstrip(os.sep) + os.sep
-        return [i for i in self._ids if display(self._paths[i]).startswith(prefix)]
+        if folder not in self._folder_ids:  # cached until photos change: album actions reload the sidebar
+            prefix = folder.rstrip(os.sep) + os.sep
+            self._folder_ids[folder] = [i for i in self._ids if display(self._paths[i]).startswith(prefix)]
+        return self._folder_ids[folder]
 
     def photos_by_year(self) -> dict[str, list[int]]:
         """Photo ids by the year they were taken, newest year first, "Undated" last."""
@@ -230,6 +233,7 @@ class LibraryService(QObject):
             self._paths = {r.id: r.path for r in rows}
             self._rows = {r.id: r for r in rows}
             self._years = None
+            self._folder_ids = {}
 
     def _invalidate(self, photos: bool = False) -> None:
         self._albums = None
