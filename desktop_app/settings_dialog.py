@@ -200,9 +200,11 @@ class SettingsDialog(QDialog):
 
     def _albums_box(self, settings: LibrarySettings) -> QGroupBox:
         box = QGroupBox("Albums")
-        self.dac_refine = QCheckBox("Refine albums with DAC after each re-cluster (learns from your corrections)")
+        self.dac_refine = QCheckBox("Refine albums with DAC after each re-cluster (experimental)")
         self.dac_refine.setChecked(settings.dac_refine)
-        self.dac_refine.setToolTip("Slower re-clusters; your names, merges, moves and pins are never overridden")
+        self.dac_refine.setToolTip(
+            "Learns from your corrections; slower re-clusters. Your names, merges, moves and pins are never overridden"
+        )
         QVBoxLayout(box).addWidget(self.dac_refine)
         return box
 

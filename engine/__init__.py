@@ -22,12 +22,14 @@ from engine.settings import LibrarySettings, ModelSpec
 
 if TYPE_CHECKING:
     from engine.cluster import CPPClusterer
+    from engine.cluster.dac import DACRefiner
     from engine.library import Library
 
 __all__ = [
     "CPPClusterer",
     "Cancelled",
     "CatalogError",
+    "DACRefiner",
     "InvalidInputError",
     "Library",
     "LibrarySettings",
@@ -48,6 +50,10 @@ def __getattr__(name: str) -> Any:
         from engine.cluster import CPPClusterer
 
         return CPPClusterer
+    if name == "DACRefiner":
+        from engine.cluster.dac import DACRefiner
+
+        return DACRefiner
     if name == "Library":
         from engine.library import Library
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,6 +43,7 @@ class ReclusterSummary:
     seconds: float = 0.0
     naming: str = ""
     coding_lengths: dict[int, float] = field(default_factory=dict)
+    refined: list[str] = field(default_factory=list)  # what DAC refinement did, when the setting ran it
 
     def lines(self) -> list[str]:
         how = "chosen by coding length" if self.chosen else "as requested"
@@ -54,7 +55,7 @@ class ReclusterSummary:
         ]
         if self.naming:
             out.append(self.naming)
-        return out
+        return out + self.refined
 
 
 @dataclass(frozen=True)
@@ -100,23 +101,42 @@ def recluster(
 
     started = time.monotonic()
     progress = ensure_progress(progress)
+    photos = library_features(catalog, model_id)
+    if k is not None and k > len(photos.unique):
+        raise InvalidInputError(f"cannot make {k} albums from {len(photos.unique)} distinct photos")
+
+    estimator = _reuse_for_k(catalog, photos.unique, k)
+    if estimator is None:
+        estimator = CPPClusterer(n_clusters=k, random_state=0, device=device).fit(photos.x, progress=progress)
+    check_cancelled(progress)
+    labels = {h: int(label) for h, label in zip(photos.unique, estimator.labels_, strict=True)}
+    curve = {int(key): float(v) for key, v in estimator.coding_lengths_.items()}
+    return commit_clustering(catalog, model_id, photos, labels, estimator, k, curve, naming, progress, started)
+
+
+@dataclass(frozen=True)
+class LibraryFeatures:
+    """The embedded photos: every photo's id and hash, and one feature row per distinct content."""
+
+    photo_ids: np.ndarray
+    hashes: list[str]  # aligned with photo_ids
+    unique: list[str]  # distinct hashes, in first-seen order
+    x: np.ndarray  # (len(unique), D)
+
+
+def library_features(catalog: Catalog, model_id: int) -> LibraryFeatures:
+    """The features to cluster; copies share a hash and an embedding, so each content is clustered once."""
     photo_ids, features = catalog.embeddings(model_id)
     if len(photo_ids) == 0:
         raise InvalidInputError("no embedded photos to cluster: run photoatlas index first")
     hashes = _hashes(catalog, photo_ids)
-    # Copies share a hash and an embedding: cluster each content once.
     unique = list(dict.fromkeys(hashes))
     first = {h: i for i, h in reversed(list(enumerate(hashes)))}
-    x = features[[first[h] for h in unique]]
-    if k is not None and k > len(unique):
-        raise InvalidInputError(f"cannot make {k} albums from {len(unique)} distinct photos")
+    return LibraryFeatures(photo_ids, hashes, unique, features[[first[h] for h in unique]])
 
-    estimator = _reuse_for_k(catalog, unique, k)
-    if estimator is None:
-        estimator = CPPClusterer(n_clusters=k, random_state=0, device=device).fit(x, progress=progress)
-    check_cancelled(progress)
-    labels = {h: int(label) for h, label in zip(unique, estimator.labels_, strict=True)}
 
+def live_placements(catalog: Catalog) -> tuple[dict[str, tuple[int | None, str]], dict[int, AlbumState]]:
+    """Where every placed photo is now (hash → (album or None for Other, source)), and the live albums."""
     members = {
         h: (album, source)
         for h, album, source in catalog.execute(
@@ -128,6 +148,29 @@ def recluster(
         a: AlbumState(bool(p), bool(m), bool(u))
         for a, p, m, u in catalog.execute("SELECT id, pinned, merged, user_named FROM albums WHERE retired_at IS NULL")
     }
+    return members, albums
+
+
+def commit_clustering(
+    catalog: Catalog,
+    model_id: int,
+    photos: LibraryFeatures,
+    labels: dict[str, int],
+    estimator: Any,
+    requested_k: int | None,
+    curve: dict[int, float],
+    naming: Naming | None,
+    progress: ProgressReporter,
+    started: float,
+) -> ReclusterSummary:
+    """Reconcile fresh cluster labels (hash → cluster, −1 for Other) with the albums, name them, and write
+    the clustering, the album changes and the names in one transaction.
+
+    `estimator` is stored for assigning new photos (it needs `predict_with_confidence` and
+    `training_confidence`); `curve` is the coding-length curve that "more / fewer albums" walks.
+    """
+    unique, x = photos.unique, photos.x
+    members, albums = live_placements(catalog)
     plan = plan_reconcile(labels, members, albums)
     final = _final_placement(members, plan)
     live = {key: target for key, target in final.items() if target not in plan.retire}
@@ -137,8 +180,8 @@ def recluster(
     summary = ReclusterSummary(
         photos=len(unique),
         k=int(estimator.n_clusters_),
-        chosen=k is None,
-        coding_lengths={int(key): float(v) for key, v in estimator.coding_lengths_.items()},
+        chosen=requested_k is None,
+        coding_lengths=dict(curve),
     )
     blob = serialise_estimator(estimator)
     with catalog.transaction() as db:
@@ -170,7 +213,9 @@ def recluster(
         summary.retired = list(plan.retire)
         write_album_names(db, {ids[key]: n for key, n in names.items() if ids.get(key) is not None}, now)
         _refresh_covers(db, x, unique)
-        clustering_id = _store_clustering(db, model_id, k, estimator, blob, photo_ids, hashes, labels, now)
+        clustering_id = _store_clustering(
+            db, model_id, requested_k, estimator, curve, blob, photos.photo_ids, photos.hashes, labels, now
+        )
         db.executemany(
             "INSERT INTO cluster_albums(clustering_id, cluster, album_id) VALUES(?,?,?)",
             [(clustering_id, c, ids[key]) for c, key in plan.cluster_album.items() if ids.get(key) is not None],
@@ -223,7 +268,9 @@ def _reuse_for_k(catalog: Catalog, unique: list[str], k: int | None) -> CPPClust
     if set(stored) != set(unique):
         return None
     estimator = stored_estimator(catalog)
-    if estimator is None or len(estimator.labels_) != len(unique) or k not in estimator.coding_lengths_:
+    if estimator is None or not hasattr(estimator, "use_k"):  # a refined clustering (DAC) has no k curve
+        return None
+    if len(estimator.labels_) != len(unique) or k not in estimator.coding_lengths_:
         return None
     # The stored labels follow the stored row order; re-fit when that order is not ours.
     order = list(dict.fromkeys(stored))
@@ -256,7 +303,7 @@ def _refresh_covers(db, x: np.ndarray, unique: list[str]) -> None:
         db.execute("UPDATE albums SET cover_hash=? WHERE id=?", (known[int(np.argmax(vectors @ centre))], album_id))
 
 
-def _store_clustering(db, model_id, k, estimator, blob, photo_ids, hashes, labels, now) -> int:
+def _store_clustering(db, model_id, k, estimator, curve, blob, photo_ids, hashes, labels, now) -> int:
     db.execute("DELETE FROM clusterings")
     cur = db.execute(
         "INSERT INTO clusterings(model_id, created_at, requested_k, k, coding_lengths, estimator) VALUES(?,?,?,?,?,?)",
@@ -265,7 +312,7 @@ def _store_clustering(db, model_id, k, estimator, blob, photo_ids, hashes, label
             now,
             k,
             int(estimator.n_clusters_),
-            json.dumps({int(key): float(v) for key, v in estimator.coding_lengths_.items()}),
+            json.dumps({int(key): float(v) for key, v in curve.items()}),
             blob,
         ),
     )

@@ -1,0 +1,58 @@
+"""`photoatlas refine`: DAC refinement of the albums, taught by the user's corrections."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from engine.cli_common import Handler, print_json, run_with_bar
+from engine.cli_progress import BarProgress
+from engine.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from engine.library import Library
+    from engine.refine import RefineSummary
+
+
+def add_commands(commands: argparse._SubParsersAction) -> dict[str, Handler]:
+    """Add the parser; returns the handler of the command."""
+    refine = commands.add_parser(
+        "refine",
+        help="refine the albums with DAC, learning from your moves (your decisions are kept)",
+    )
+    refine.add_argument("--epochs", type=int, help="curriculum epochs (default: the published schedule, 46)")
+    refine.add_argument("--json", action="store_true", help="print a JSON object instead of the summary")
+    refine.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return {"refine": _cmd_refine}
+
+
+def refine_json(summary: RefineSummary) -> dict[str, object]:
+    return {
+        "photos": summary.photos,
+        "albums": summary.albums,
+        "epochs": summary.epochs,
+        "must_link": summary.must_link,
+        "cannot_link": summary.cannot_link,
+        "agreement_before": round(summary.agreement_before, 4),
+        "agreement_after": round(summary.agreement_after, 4),
+        "changed": summary.changed,
+        "albums_affected": summary.albums_affected,
+        "created": summary.recluster.created if summary.recluster else [],
+        "retired": summary.recluster.retired if summary.recluster else [],
+        "seconds": round(summary.seconds, 2),
+    }
+
+
+def _cmd_refine(library: Library, args: argparse.Namespace) -> int:
+    if args.epochs is not None and args.epochs < 1:
+        raise InvalidInputError("--epochs must be at least 1")
+    options = {} if args.epochs is None else {"epochs": args.epochs}
+    if args.json:
+        progress = BarProgress(enabled=False if args.no_progress else None, unit="epoch")
+        try:
+            summary = library.refine(progress=progress, **options)
+        finally:
+            progress.close()
+        print_json(refine_json(summary))
+        return 0
+    return run_with_bar(args, "epoch", lambda bar: library.refine(progress=bar, **options))

@@ -1,0 +1,275 @@
+"""The refine verb: DAC refinement of the current albums, taught by the user's own corrections.
+
+The current albums give k; the machine's own clustering (each cluster's album) gives the warm start; photos
+the user put in one album are must-link pairs, photos the user moved apart (out of an album, to another
+album or to Other) are cannot-link pairs. The warm start deliberately leaves the user's corrections out: a
+head fitted to them would learn them by heart as exceptions, while a head fitted to the machine's view and
+then pulled by the user's pairs moves the photos around them too (what "generalising the user's
+corrections to similar photos" means; see tests/engine/test_refine.py). Its labels then go
+through the same reconcile-and-commit path as a re-cluster (engine.recluster.commit_clustering): user
+decisions (names, merges, moves, pins) are never overridden, and everything is written in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+import numpy as np
+
+from engine.catalog import Catalog
+from engine.errors import InvalidInputError
+from engine.progress import ProgressReporter, check_cancelled, ensure_progress
+from engine.recluster import Naming, ReclusterSummary, commit_clustering, library_features, live_placements
+
+# Must-link pairs drawn per album: a chain through the user's photos plus as many random pairs, capped, so
+# a merged album of 10k photos gives 20k pairs, not 50M.
+MAX_PAIRS_PER_ALBUM = 2000
+# Photos of its former album that a photo the user moved away is paired against (cannot-link).
+FORMER_ALBUM_PARTNERS = 8
+# Other albums, and photos in each, that a photo the user placed in an album is paired against (cannot-link).
+OTHER_ALBUMS = 4
+OTHER_ALBUM_PARTNERS = 2
+# A photo in Other joins an album only when the refined model is at least as sure of it as of the 5 % least
+# sure photos that were in albums (the rule new photos follow, engine.assign_new).
+CONFIDENCE_QUANTILE = 0.05
+# Journal actions whose undo record tells where a photo was before the user moved it.
+_MOVING_ACTIONS = ("move", "remove", "split")
+
+
+@dataclass(frozen=True)
+class UserConstraints:
+    """The user's decisions as pairs of rows of the feature matrix."""
+
+    must_link: np.ndarray  # (m, 2)
+    cannot_link: np.ndarray  # (c, 2)
+
+
+@dataclass
+class RefineSummary:
+    """What a refinement changed."""
+
+    photos: int
+    albums: int
+    must_link: int
+    cannot_link: int
+    agreement_before: float  # share of the user's pairs the machine's clustering satisfied before
+    agreement_after: float  # ... and the refined model's clusters satisfy
+    changed: int = 0  # photos whose album changed
+    albums_affected: list[int] = field(default_factory=list)
+    epochs: int = 0
+    seconds: float = 0.0
+    recluster: ReclusterSummary | None = None
+
+    def lines(self) -> list[str]:
+        out = [
+            f"refined {self.photos} photos in {self.albums} albums with DAC ({self.epochs} epochs);"
+            f" {self.seconds:.1f} s",
+            f"your decisions as pairs: {self.must_link} together, {self.cannot_link} apart;"
+            f" the machine's clusters agreed with {self.agreement_before:.0%} of them, the refined model"
+            f" agrees with {self.agreement_after:.0%}",
+        ]
+        if self.changed:
+            affected = ", ".join(str(a) for a in self.albums_affected[:12])
+            more = "…" if len(self.albums_affected) > 12 else ""
+            out.append(f"{self.changed} photos changed album; albums affected: {affected}{more}")
+        else:
+            out.append("no photo changed album")
+        if self.recluster is not None:
+            out.append(self.recluster.lines()[1])
+            if self.recluster.naming:
+                out.append(self.recluster.naming)
+        return out
+
+
+def refine(
+    catalog: Catalog,
+    model_id: int,
+    device: str,
+    naming: Naming | None,
+    progress: ProgressReporter | None = None,
+    *,
+    epochs: int | None = None,
+    random_state: int = 0,
+    **refiner_options: object,
+) -> RefineSummary:
+    """Refine the albums with DAC under the user's constraints, then reconcile and commit like a re-cluster.
+
+    Args:
+        epochs: curriculum epochs; None is the published schedule (46).
+        refiner_options: further `DACRefiner` parameters (hidden_dim, batch_size, ...).
+
+    Raises:
+        InvalidInputError: nothing embedded, no clustering yet, or fewer than two albums to refine.
+        Cancelled: the progress reporter asked to stop; nothing was written.
+    """
+    from engine.cluster.dac import DACRefiner, constraint_agreement
+
+    started = time.monotonic()
+    progress = ensure_progress(progress)
+    photos = library_features(catalog, model_id)
+    members, albums = live_placements(catalog)
+    row = catalog.execute("SELECT k, requested_k, coding_lengths FROM clusterings ORDER BY id DESC LIMIT 1").fetchone()
+    if row is None:
+        raise InvalidInputError("no albums yet: run photoatlas recluster first")
+    position = {h: i for i, h in enumerate(photos.unique)}
+    album_ids = sorted({a for h, (a, _) in members.items() if a in albums and h in position})
+    if len(album_ids) < 2:
+        raise InvalidInputError("refinement needs at least two albums with photos: nothing to refine")
+    index_of = {a: i for i, a in enumerate(album_ids)}
+    machine = _machine_labels(catalog, photos.unique)
+    init = _album_numbers(catalog, machine, index_of)
+    if (init >= 0).sum() < 2:  # the machine's clusters feed no live album any more: start from the albums
+        init = np.array([index_of.get(members.get(h, (None, ""))[0], -1) for h in photos.unique], dtype=np.int64)
+    constraints = user_constraints(catalog, members, albums, position, seed=random_state)
+    before = constraint_agreement(machine, constraints.must_link, constraints.cannot_link)
+
+    refiner = DACRefiner(len(album_ids), random_state=random_state, device=device, epochs=epochs, **refiner_options)
+    refiner.fit(photos.x, init, constraints.must_link, constraints.cannot_link, progress=progress)
+    check_cancelled(progress)
+    refined = refiner.labels_.copy()
+    confidence = refiner.training_confidence()
+    in_other = np.array([members.get(h, (None, ""))[0] not in index_of for h in photos.unique])
+    if (~in_other).any():
+        floor = float(np.quantile(confidence[~in_other], CONFIDENCE_QUANTILE))
+        refined[in_other & (confidence < floor)] = -1  # photos in Other stay there unless the model is sure
+    labels = {h: int(label) for h, label in zip(photos.unique, refined, strict=True)}
+
+    # The curve and requested k of the clustering refined, so "more / fewer albums" still walks it.
+    curve = {int(key): float(value) for key, value in json.loads(row[2]).items()}
+    where_before = {h: a for h, (a, _) in members.items()}
+    summary = commit_clustering(catalog, model_id, photos, labels, refiner, row[1], curve, naming, progress, started)
+    where_after = {h: a for h, (a, _) in live_placements(catalog)[0].items()}
+    changed = [h for h in photos.unique if where_before.get(h) != where_after.get(h)]
+    affected = sorted({a for h in changed for a in (where_before.get(h), where_after.get(h)) if a is not None})
+    return RefineSummary(
+        photos=len(photos.unique),
+        albums=len(album_ids),
+        must_link=len(constraints.must_link),
+        cannot_link=len(constraints.cannot_link),
+        agreement_before=before,
+        agreement_after=refiner.constraint_agreement_[1],
+        changed=len(changed),
+        albums_affected=affected,
+        epochs=len(refiner.history_),
+        seconds=time.monotonic() - started,
+        recluster=summary,
+    )
+
+
+def user_constraints(
+    catalog: Catalog,
+    members: dict[str, tuple[int | None, str]],
+    albums: dict[int, object],
+    position: dict[str, int],
+    seed: int = 0,
+) -> UserConstraints:
+    """Must-link and cannot-link pairs (rows of the feature matrix) from the user's decisions.
+
+    Must-link: photos the user placed in the same album (moves, splits, merges) and the photos of a pinned
+    album, sampled as a chain plus random pairs per album. Cannot-link: a photo the user moved away from an
+    album (journal) against photos still in that album, and each photo the user placed in an album against
+    a few photos of a few other albums. A photo the user sent to Other is only apart from its former album.
+    """
+    rng = np.random.default_rng(seed)
+    pinned = {a for a, state in albums.items() if getattr(state, "pinned", False)}
+    together: dict[int, list[int]] = defaultdict(list)
+    user_placed: dict[int | None, list[int]] = defaultdict(list)
+    in_album: dict[int, list[int]] = defaultdict(list)
+    for h, (album, source) in sorted(members.items()):
+        if h not in position:
+            continue
+        row = position[h]
+        if album is not None and album in albums:
+            in_album[album].append(row)
+            if source == "user" or album in pinned:
+                together[album].append(row)
+        if source == "user" and (album is None or album in albums):
+            user_placed[album].append(row)
+
+    must: list[tuple[int, int]] = []
+    for album in sorted(together):
+        must += _album_pairs(np.array(together[album]), rng)
+
+    apart: set[tuple[int, int]] = set()
+    current = {h: album for h, (album, _) in members.items()}
+    for h, former in _moved_from(catalog):
+        if h not in position or former not in in_album or current.get(h) == former:
+            continue
+        partners = np.array(in_album[former])
+        for other in rng.choice(partners, size=min(FORMER_ALBUM_PARTNERS, len(partners)), replace=False):
+            apart.add(_ordered(position[h], int(other)))
+    live_albums = sorted(in_album)
+    for album in sorted(a for a in user_placed if a is not None):
+        for row in user_placed[album]:
+            choices = [a for a in live_albums if a != album]
+            for other_album in rng.permutation(choices)[:OTHER_ALBUMS]:
+                partners = np.array(in_album[int(other_album)])
+                for other in rng.choice(partners, size=min(OTHER_ALBUM_PARTNERS, len(partners)), replace=False):
+                    apart.add(_ordered(row, int(other)))
+    must_set = {_ordered(a, b) for a, b in must}
+    cannot = sorted(p for p in apart if p not in must_set and p[0] != p[1])
+    return UserConstraints(_pairs_array(sorted(must_set)), _pairs_array(cannot))
+
+
+def _album_pairs(rows: np.ndarray, rng: np.random.Generator) -> list[tuple[int, int]]:
+    """A random chain through the album's rows (connects them all) plus as many random pairs, capped."""
+    if len(rows) < 2:
+        return []
+    order = rng.permutation(rows)
+    pairs = [_ordered(int(a), int(b)) for a, b in pairwise(order)]
+    budget = min(len(rows), MAX_PAIRS_PER_ALBUM - len(pairs))
+    if budget > 0:
+        a = rng.choice(rows, size=budget)
+        b = rng.choice(rows, size=budget)
+        pairs += [_ordered(int(i), int(j)) for i, j in zip(a, b, strict=True) if i != j]
+    return pairs[:MAX_PAIRS_PER_ALBUM]
+
+
+def _moved_from(catalog: Catalog) -> list[tuple[str, int]]:
+    """(photo, album it was in) for every photo a standing user action took out of an album."""
+    marks = ",".join("?" * len(_MOVING_ACTIONS))
+    out = []
+    rows = catalog.execute(
+        f"SELECT undo FROM album_actions WHERE undone=0 AND kind IN ({marks}) ORDER BY id", _MOVING_ACTIONS
+    )
+    for (payload,) in rows:
+        for h, before in json.loads(payload).get("members", {}).items():
+            if before is not None and before[0] is not None:
+                out.append((h, int(before[0])))
+    return out
+
+
+def _machine_labels(catalog: Catalog, unique: list[str]) -> np.ndarray:
+    """The current clustering's cluster of every photo (−1 for Other or unseen): the machine's own view,
+    before the user's corrections, that the agreement figure compares the refined model with."""
+    cluster = dict(
+        catalog.execute(
+            "SELECT p.hash, m.cluster FROM cluster_members m JOIN photos p ON p.id = m.photo_id"
+            " WHERE m.clustering_id = (SELECT MAX(id) FROM clusterings)"
+        ).fetchall()
+    )
+    return np.array([cluster.get(h, -1) for h in unique], dtype=np.int64)
+
+
+def _album_numbers(catalog: Catalog, machine: np.ndarray, index_of: dict[int, int]) -> np.ndarray:
+    """The machine's clustering as album numbers 0…k−1 (each cluster's album), −1 where a cluster feeds no
+    live album: the warm start."""
+    feeds = dict(
+        catalog.execute(
+            "SELECT cluster, album_id FROM cluster_albums WHERE clustering_id = (SELECT MAX(id) FROM clusterings)"
+        ).fetchall()
+    )
+    lookup = {c: index_of[a] for c, a in feeds.items() if a in index_of}
+    return np.array([lookup.get(int(c), -1) for c in machine], dtype=np.int64)
+
+
+def _ordered(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a <= b else (b, a)
+
+
+def _pairs_array(pairs: list[tuple[int, int]]) -> np.ndarray:
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
