@@ -124,7 +124,7 @@ def refine(
     init = _album_numbers(catalog, machine, index_of)
     if (init >= 0).sum() < 2:  # the machine's clusters feed no live album any more: start from the albums
         init = np.array([index_of.get(members.get(h, (None, ""))[0], -1) for h in photos.unique], dtype=np.int64)
-    constraints = user_constraints(catalog, members, albums, position, seed=random_state)
+    constraints = user_constraints(catalog, members, albums, position, seed=random_state, features=photos.x)
     before = constraint_agreement(machine, constraints.must_link, constraints.cannot_link)
 
     refiner = DACRefiner(len(album_ids), random_state=random_state, device=device, epochs=epochs, **refiner_options)
@@ -166,6 +166,7 @@ def user_constraints(
     albums: dict[int, object],
     position: dict[str, int],
     seed: int = 0,
+    features: np.ndarray | None = None,
 ) -> UserConstraints:
     """Must-link and cannot-link pairs (rows of the feature matrix) from the user's decisions.
 
@@ -173,8 +174,24 @@ def user_constraints(
     album, sampled as a chain plus random pairs per album. Cannot-link: a photo the user moved away from an
     album (journal) against photos still in that album, and each photo the user placed in an album against
     a few photos of a few other albums. A photo the user sent to Other is only apart from its former album.
+
+    With `features`, the cannot-link partners are drawn from the half of each album least like the photo:
+    when the user takes four snow photos out of a "Mountains" album, they say the snow photos are not
+    mountains, not that the other snow photos still in "Mountains" are different from them; pairing them
+    against those would teach the opposite of the correction.
     """
     rng = np.random.default_rng(seed)
+    unit = None
+    if features is not None:
+        unit = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+
+    def partners(row: int, candidates: list[int], count: int) -> np.ndarray:
+        pool = np.array(candidates)
+        if unit is not None and len(pool) > 1:
+            similarity = unit[pool] @ unit[row]
+            pool = pool[np.argsort(similarity, kind="stable")[: max(1, len(pool) // 2)]]
+        return rng.choice(pool, size=min(count, len(pool)), replace=False)
+
     pinned = {a for a, state in albums.items() if getattr(state, "pinned", False)}
     together: dict[int, list[int]] = defaultdict(list)
     user_placed: dict[int | None, list[int]] = defaultdict(list)
@@ -199,16 +216,14 @@ def user_constraints(
     for h, former in _moved_from(catalog):
         if h not in position or former not in in_album or current.get(h) == former:
             continue
-        partners = np.array(in_album[former])
-        for other in rng.choice(partners, size=min(FORMER_ALBUM_PARTNERS, len(partners)), replace=False):
+        for other in partners(position[h], in_album[former], FORMER_ALBUM_PARTNERS):
             apart.add(_ordered(position[h], int(other)))
     live_albums = sorted(in_album)
     for album in sorted(a for a in user_placed if a is not None):
         for row in user_placed[album]:
             choices = [a for a in live_albums if a != album]
             for other_album in rng.permutation(choices)[:OTHER_ALBUMS]:
-                partners = np.array(in_album[int(other_album)])
-                for other in rng.choice(partners, size=min(OTHER_ALBUM_PARTNERS, len(partners)), replace=False):
+                for other in partners(row, in_album[int(other_album)], OTHER_ALBUM_PARTNERS):
                     apart.add(_ordered(row, int(other)))
     must_set = {_ordered(a, b) for a, b in must}
     cannot = sorted(p for p in apart if p not in must_set and p[0] != p[1])

@@ -163,3 +163,21 @@ def test_cli_refine_prints_what_changed(merged_blobs, capsys) -> None:
     assert "refined" in out and "your decisions as pairs" in out
     assert main([*cli[:3], "--epochs", "0"]) == 1
     assert "--epochs must be at least 1" in capsys.readouterr().err
+
+
+def test_cannot_link_partners_are_the_least_alike(merged_blobs) -> None:
+    """Taking four blob-2 photos out of the merged album says they are not blob 1, not that the other
+    blob-2 photos left behind differ from them: those must never be their cannot-link partners."""
+    library, photos, blob2 = merged_blobs
+    library.albums.split(blob2[:4], "Snow")
+    members, albums = live_placements(library.catalog)
+    ids, x = library.embeddings()
+    unique = list(dict.fromkeys(photos.hash_of[p] for p in ids))
+    position = {h: i for i, h in enumerate(unique)}
+    features = np.stack([x[ids.index(next(p for p in ids if photos.hash_of[p] == h))] for h in unique])
+    row = {p: position[photos.hash_of[p]] for p in photos.hash_of}
+    constraints = user_constraints(library.catalog, members, albums, position, features=features)
+    split, left_behind = {row[p] for p in blob2[:4]}, {row[p] for p in blob2[4:]}
+    cannot = {tuple(p) for p in constraints.cannot_link.tolist()}
+    assert any(a in split or b in split for a, b in cannot), "the split still has partners apart from it"
+    assert not any((a in split and b in left_behind) or (b in split and a in left_behind) for a, b in cannot)
