@@ -228,3 +228,9 @@ def test_init_only_stores_parameters() -> None:
     model = CPPClusterer(n_clusters=3, random_state=7, device="cpu", eta=0.1)
     assert (model.n_clusters, model.random_state, model.device, model.eta) == (3, 7, "cpu", 0.1)
     assert not hasattr(model, "labels_")
+
+
+def test_identical_photos_cannot_form_two_clusters() -> None:
+    same = np.tile(np.random.default_rng(0).standard_normal((1, 64)).astype(np.float32), (30, 1))
+    with pytest.raises(InvalidInputError, match="from 1 distinct"):
+        CPPClusterer(n_clusters=2, device="cpu", **FAST).fit(same)
