@@ -36,6 +36,14 @@ def drop(window: MainWindow, key: EntryKey, data: QMimeData) -> bool:
     return event.isAccepted()
 
 
+def drag_move_event(position: QPointF, data: QMimeData) -> QDragMoveEvent:
+    args = (Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    try:
+        return QDragMoveEvent(position, *args)  # PySide6 6.12 takes a QPointF (its QPoint form is deprecated)
+    except TypeError:
+        return QDragMoveEvent(position.toPoint(), *args)  # earlier PySide6 has only the QPoint form
+
+
 def grid_drag_data(window: MainWindow, photo_ids: list[int]) -> QMimeData:
     """What the grid's model puts in a drag of these photos (as `QAbstractItemView.startDrag` asks it)."""
     model = window.grid_model
@@ -103,13 +111,7 @@ def test_dropping_an_album_on_another_merges_them(window: MainWindow, small_libr
 def test_the_row_under_a_drag_is_framed_until_it_leaves(window: MainWindow, small_library: SmallLibrary) -> None:
     beach = small_library.albums["Beach"]
     data = photos_mime(small_library.photo_ids["loose"])
-    move = QDragMoveEvent(
-        row_centre(window, ("album", beach)),
-        Qt.DropAction.CopyAction,
-        data,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
+    move = drag_move_event(row_centre(window, ("album", beach)), data)
     window.sidebar.dragMoveEvent(move)
     assert move.isAccepted()
     assert window.sidebar.drop_row == window.album_model.row_of(("album", beach))
