@@ -199,7 +199,16 @@ class Library:
                 continue  # reported in the summary as unavailable; its photos are kept
             if not root.is_dir():
                 raise InvalidInputError(f"{display(root)} is not a folder")
-        indexer = Indexer(
+        indexer = self._indexer(embed, progress)
+        summary = indexer.run(roots)
+        if embed:
+            assigned = self.assign_new_photos()
+            if assigned is not None:
+                summary.albums = assigned.lines()
+        return summary
+
+    def _indexer(self, embed: bool, progress: ProgressReporter | None) -> Indexer:
+        return Indexer(
             self.catalog,
             self.thumbnails,
             self._settings,
@@ -208,12 +217,6 @@ class Library:
             exclude=[self.directory],
             progress=progress,
         )
-        summary = indexer.run(roots)
-        if embed:
-            assigned = self.assign_new_photos()
-            if assigned is not None:
-                summary.albums = assigned.lines()
-        return summary
 
     def index_changes(
         self,
@@ -235,15 +238,7 @@ class Library:
             progress: progress and cancellation.
         """
         roots = [from_db(raw) for _, raw in self.catalog.roots()]
-        indexer = Indexer(
-            self.catalog,
-            self.thumbnails,
-            self._settings,
-            self._load_model_for_indexing if embed else None,
-            self.model_id() if embed else None,
-            exclude=[self.directory],
-            progress=progress,
-        )
+        indexer = self._indexer(embed, progress)
         summary = indexer.run_changes(roots, changed, [Path(r) for r in rescan if Path(r) in roots])
         if assign and embed:
             assigned = self.assign_new_photos()

@@ -221,11 +221,7 @@ class LibraryWatcher:
         stats = [(p, file_state(p)) for p in wanted]
         now = time.monotonic()
         with self._lock:
-            pending = self._pending
-            if not pending:
-                pending.first, pending.first_wall = now, time.time()
-            pending.last = now
-            pending.events += 1
+            pending = self._event_at(now)
             for path, st in stats:
                 pending.paths[path] = (st, now)
 
@@ -325,15 +321,22 @@ class LibraryWatcher:
                 root.seen = True  # unavailable from the start: its return is a comeback too
                 log.warning("%s is not available (unmounted?); its photos are kept", display(root.path))
 
+    def _event_at(self, now: float) -> _Pending:
+        """The pending batch, counting one more event at `now` (starting the batch's clock if it is new).
+
+        Call with the lock held.
+        """
+        pending = self._pending
+        if not pending:
+            pending.first, pending.first_wall = now, time.time()
+        pending.last = now
+        pending.events += 1
+        return pending
+
     def _request_rescan(self, root: Path) -> None:
         now = time.monotonic()
         with self._lock:
-            pending = self._pending
-            if not pending:
-                pending.first, pending.first_wall = now, time.time()
-            pending.last = now
-            pending.events += 1
-            pending.rescan.add(root)
+            self._event_at(now).rescan.add(root)
 
     def _watch(self, root: _Root, identity: tuple[int, int]) -> None:
         fs = None if self.poll else network_fs_type(root.path)

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import os
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -111,3 +111,14 @@ def snapshot_tree(root: Path) -> dict[str, bytes]:
                 except OSError:
                     out[path] = b"<unreadable>"
     return out
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread for tiny tensors: faster, and much faster on a shared machine (threads wait on each other)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

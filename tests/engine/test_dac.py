@@ -24,13 +24,7 @@ from engine.progress import RecordingProgress
 FAST = {"hidden_dim": 32, "batch_size": 64, "epochs": 6, "warm_epochs": 2, "device": "cpu"}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread is faster, and much faster on a shared machine where threads wait on each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def blobs(
