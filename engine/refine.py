@@ -33,8 +33,9 @@ FORMER_ALBUM_PARTNERS = 8
 # Other albums, and photos in each, that a photo the user placed in an album is paired against (cannot-link).
 OTHER_ALBUMS = 4
 OTHER_ALBUM_PARTNERS = 2
-# A photo in Other joins an album only when the refined model is at least as sure of it as of the 5 % least
-# sure photos that were in albums (the rule new photos follow, engine.assign_new).
+# A photo in Other joins an album only when it is as close (cosine, CLIP space) to the centre of its refined
+# cluster's album photos as all but the 5 % farthest of those are: the rule new photos follow
+# (engine.assign_new). The head's own probabilities are ~1 on the photos it was trained on, so no use here.
 CONFIDENCE_QUANTILE = 0.05
 # Journal actions whose undo record tells where a photo was before the user moved it.
 _MOVING_ACTIONS = ("move", "remove", "split")
@@ -131,11 +132,8 @@ def refine(
     refiner.fit(photos.x, init, constraints.must_link, constraints.cannot_link, progress=progress)
     check_cancelled(progress)
     refined = refiner.labels_.copy()
-    confidence = refiner.training_confidence()
     in_other = np.array([members.get(h, (None, ""))[0] not in index_of for h in photos.unique])
-    if (~in_other).any():
-        floor = float(np.quantile(confidence[~in_other], CONFIDENCE_QUANTILE))
-        refined[in_other & (confidence < floor)] = -1  # photos in Other stay there unless the model is sure
+    refined[in_other & ~_close_enough(photos.x, refined, ~in_other)] = -1
     labels = {h: int(label) for h, label in zip(photos.unique, refined, strict=True)}
 
     # The curve and requested k of the clustering refined, so "more / fewer albums" still walks it.
@@ -158,6 +156,23 @@ def refine(
         seconds=time.monotonic() - started,
         recluster=summary,
     )
+
+
+def _close_enough(x: np.ndarray, labels: np.ndarray, placed: np.ndarray) -> np.ndarray:
+    """Which photos lie as close to their cluster's centre (of its `placed` photos) as most placed photos do."""
+    unit = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    reference = placed & (labels >= 0)
+    if not reference.any():
+        return np.zeros(len(x), dtype=bool)
+    centres = {}
+    for label in np.unique(labels[reference]):
+        centre = unit[reference & (labels == label)].mean(axis=0)
+        centres[int(label)] = centre / max(float(np.linalg.norm(centre)), 1e-12)
+    closeness = np.array(
+        [float(u @ centres[int(c)]) if int(c) in centres else -1.0 for u, c in zip(unit, labels, strict=True)]
+    )
+    floor = float(np.quantile(closeness[reference], CONFIDENCE_QUANTILE))
+    return closeness >= floor
 
 
 def user_constraints(

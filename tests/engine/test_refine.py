@@ -174,3 +174,18 @@ def test_cannot_link_partners_are_the_least_alike(merged_blobs) -> None:
     cannot = {tuple(p) for p in constraints.cannot_link.tolist()}
     assert any(a in split or b in split for a, b in cannot), "the split still has partners apart from it"
     assert not any((a in split and b in left_behind) or (b in split and a in left_behind) for a, b in cannot)
+
+
+def test_outliers_in_other_stay_there(library, monkeypatch) -> None:
+    """The head is sure of everything it was trained on; a photo in Other joins an album only when it lies
+    as close to that album's photos as they do to each other."""
+    use_fake_clusterer(monkeypatch)
+    photos = fake_photos(library, seed=5, blobs=2)
+    ids = photos.add([0] * 15 + [1] * 15 + [-1] * 5)
+    library.recluster(k=2)
+    outliers = ids[30:]
+    assert all(album_of(library.albums.albums())[p] is None for p in outliers), "the machine left them in Other"
+    library.refine(**FAST)
+    after = album_of(library.albums.albums())
+    assert all(after[p] is None for p in outliers)
+    assert len({after[p] for p in ids[:15]}) == len({after[p] for p in ids[15:30]}) == 1
