@@ -6,6 +6,7 @@ from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
+    QLabel,
     QLineEdit,
     QMainWindow,
     QMenu,
@@ -36,6 +37,25 @@ from desktop_app.welcome import WelcomeView
 
 ALL_PHOTOS = ("all", None)
 MODEL_CHECK_DELAY_MS = 500
+
+
+def describe_watching(modes: dict[object, str]) -> tuple[str, str]:
+    """The status-bar text and tooltip for how the folders are watched ("" when not watching)."""
+    if not modes:
+        return "", ""
+    count = len(modes)
+    polled = sum(mode == "polling" for mode in modes.values())
+    away = sum(mode == "unavailable" for mode in modes.values())
+    text = f"Watching {count} folder{'s' if count != 1 else ''}"
+    notes = [
+        f"{polled} polled (no change events there, e.g. a network drive)" if polled else "",
+        f"{away} not available (unplugged?): its photos are kept" if away else "",
+    ]
+    notes = [n for n in notes if n]
+    if notes:
+        text += " · " + ", ".join(notes)
+    tip = "\n".join(f"{folder}: {mode}" for folder, mode in modes.items())
+    return text, tip
 
 
 def ask_yes_no(parent: QWidget, title: str, question: str) -> bool:
@@ -106,6 +126,9 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.operation_bar = OperationBar(service)
         self.statusBar().addPermanentWidget(self.operation_bar)
+        self.watch_label = QLabel()
+        self.watch_label.setObjectName("watchLabel")
+        self.statusBar().addPermanentWidget(self.watch_label)
 
         service.photosChanged.connect(self._on_photos_changed)
         service.albumsChanged.connect(self._on_albums_changed)
@@ -250,6 +273,7 @@ class MainWindow(QMainWindow):
             self._ensure_watching()
         else:
             self.service.stop_watching()
+            self._show_watch_state()
         before = self.service.settings
         if choice.engine == before or not self.service.apply_settings(choice.engine):
             return
@@ -308,8 +332,17 @@ class MainWindow(QMainWindow):
         enabled = self.settings.value(WATCH_KEY, True, type=bool)
         if enabled and not self.service.watching and self.service.has_photo_folders():
             self.service.start_watching()
+        self._show_watch_state()
+
+    def _show_watch_state(self) -> None:
+        """ "Watching 3 folders" in the status bar, saying which are polled (network) or not there (unplugged)."""
+        modes = self.service.watch_modes()
+        text, tip = describe_watching(modes)
+        self.watch_label.setText(text)
+        self.watch_label.setToolTip(tip)
 
     def _on_watch_report(self, lines: list[str], suggest_recluster: bool) -> None:
+        self._show_watch_state()
         if lines:
             self.statusBar().showMessage(lines[0], 10_000)
         if suggest_recluster:

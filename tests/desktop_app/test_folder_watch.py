@@ -98,7 +98,7 @@ def test_watching_follows_the_setting(window: MainWindow, small_library, make_ph
     assert not dialog.watch.isChecked()
     dialog.watch.setChecked(True)
     dialog.accept()
-    assert window.service.watching
+    assert window.service.watching and window.watch_label.text() == "Watching 1 folder"
     # This library has no model: photos landing in its folder still come in (without albums), no error.
     with qtbot.waitSignal(window.service.watchReported, timeout=30_000):
         make_photo(small_library.photos / "later" / "new.jpg", color=(10, 10, 200))
@@ -108,4 +108,14 @@ def test_watching_follows_the_setting(window: MainWindow, small_library, make_ph
     dialog = window.open_settings()
     dialog.watch.setChecked(False)
     dialog.accept()
-    assert not window.service.watching
+    assert not window.service.watching and window.watch_label.text() == ""
+
+
+def test_the_status_bar_says_how_folders_are_watched() -> None:
+    from desktop_app.main_window import describe_watching
+
+    assert describe_watching({}) == ("", "")
+    text, tip = describe_watching({"/a": "native", "/b": "polling", "/c": "unavailable"})
+    assert text.startswith("Watching 3 folders") and "1 polled" in text and "1 not available" in text
+    assert "/b: polling" in tip
+    assert describe_watching({"/a": "native"})[0] == "Watching 1 folder"
