@@ -125,6 +125,7 @@ def refine(
     init = _album_numbers(catalog, machine, index_of)
     if (init >= 0).sum() < 2:  # the machine's clusters feed no live album any more: start from the albums
         init = np.array([index_of.get(members.get(h, (None, ""))[0], -1) for h in photos.unique], dtype=np.int64)
+    init = follow_corrections(init, photos.x, members, index_of, position, _moved_from(catalog))
     constraints = user_constraints(catalog, members, albums, position, seed=random_state, features=photos.x)
     before = constraint_agreement(machine, constraints.must_link, constraints.cannot_link)
 
@@ -156,6 +157,48 @@ def refine(
         seconds=time.monotonic() - started,
         recluster=summary,
     )
+
+
+def follow_corrections(
+    init: np.ndarray,
+    x: np.ndarray,
+    members: dict[str, tuple[int | None, str]],
+    index_of: dict[int, int],
+    position: dict[str, int],
+    moved: list[tuple[str, int]],
+) -> np.ndarray:
+    """The warm start, with the untouched look-alikes of photos the user moved sent where those went.
+
+    When the user moves photos from album A to album S, each photo the machine put in A that is closer (in
+    CLIP space) to the moved photos than to the rest of A starts in S: the head then learns the correction
+    as a region of the feature space rather than as a few exceptions, and the pairs refine the boundary.
+    """
+    flows: dict[tuple[int, int], list[int]] = defaultdict(list)  # (from, to) album numbers → moved rows
+    for h, former in moved:
+        album, source = members.get(h, (None, "auto"))
+        if source == "user" and h in position and former in index_of and album in index_of and album != former:
+            flows[(index_of[former], index_of[album])].append(position[h])
+    user_rows = {position[h] for h, (_, source) in members.items() if source == "user" and h in position}
+    return carry_corrections(init, x, flows, user_rows)
+
+
+def carry_corrections(
+    labels: np.ndarray, x: np.ndarray, flows: dict[tuple[int, int], list[int]], user_rows: set[int]
+) -> np.ndarray:
+    """`labels` with, for each flow (from, to) of rows the user moved, the other rows labelled `from` that lie
+    closer to the moved rows' centre than to the rest of `from` relabelled `to` (rows in `user_rows` kept)."""
+    unit = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    out = labels.copy()
+    for (source_album, target), rows in sorted(flows.items()):
+        candidates = np.array([r for r in np.flatnonzero(labels == source_album) if r not in user_rows])
+        if len(candidates) < 2:
+            continue
+        moved_centre = unit[rows].mean(axis=0)
+        core_centre = unit[candidates].mean(axis=0)
+        toward_moved = unit[candidates] @ moved_centre / max(float(np.linalg.norm(moved_centre)), 1e-12)
+        toward_core = unit[candidates] @ core_centre / max(float(np.linalg.norm(core_centre)), 1e-12)
+        out[candidates[toward_moved > toward_core]] = target
+    return out
 
 
 def _close_enough(x: np.ndarray, labels: np.ndarray, placed: np.ndarray) -> np.ndarray:

@@ -189,3 +189,20 @@ def test_outliers_in_other_stay_there(library, monkeypatch) -> None:
     after = album_of(library.albums.albums())
     assert all(after[p] is None for p in outliers)
     assert len({after[p] for p in ids[:15]}) == len({after[p] for p in ids[15:30]}) == 1
+
+
+@pytest.mark.parametrize("taken", [3, 4, 6])
+def test_a_correction_carries_over_to_the_look_alikes_the_user_did_not_touch(merged_blobs, taken: int) -> None:
+    """The machine merged blob 2 into blob 1's album; the user takes a few blob-2 photos out into "Snow".
+    Refining moves the other blob-2 photos there too, and leaves every other photo where it was."""
+    library, photos, blob2 = merged_blobs
+    snow = library.albums.split(blob2[:taken], "Snow")
+    before = album_of(library.albums.albums())
+    summary = library.refine(**FAST)
+    after = album_of(library.albums.albums())
+    rest = blob2[taken:]
+    followed = sum(after[p] == snow for p in rest)
+    assert followed >= len(rest) - 1, f"only {followed} of {len(rest)} look-alikes followed the correction"
+    others = [p for p in after if p not in blob2]
+    assert all(after[p] == before[p] for p in others), "photos unlike the correction stay where they were"
+    assert summary.changed == followed
