@@ -2,12 +2,14 @@
 
 The current albums give k; the machine's own clustering (each cluster's album) gives the warm start; photos
 the user put in one album are must-link pairs, photos the user moved apart (out of an album, to another
-album or to Other) are cannot-link pairs. The warm start deliberately leaves the user's corrections out: a
-head fitted to them would learn them by heart as exceptions, while a head fitted to the machine's view and
-then pulled by the user's pairs moves the photos around them too (what "generalising the user's
-corrections to similar photos" means; see tests/engine/test_refine.py). Its labels then go
-through the same reconcile-and-commit path as a re-cluster (engine.recluster.commit_clustering): user
-decisions (names, merges, moves, pins) are never overridden, and everything is written in one transaction.
+album or to Other) are cannot-link pairs. The user's own placements are not in the warm start (a head fitted
+to them learns them by heart as exceptions); instead each move carries over to the photos the machine had
+with the moved ones that look more like them than like the rest of their album (`follow_corrections`), so
+the head learns the correction as a region of CLIP space, and the pairs refine its boundary. This is what
+"generalising the user's corrections to similar photos" means (tests/engine/test_refine.py). The labels
+then go through the same reconcile-and-commit path as a re-cluster (engine.recluster.commit_clustering):
+user decisions (names, merges, moves, pins) are never overridden, and everything is written in one
+transaction.
 """
 
 from __future__ import annotations
