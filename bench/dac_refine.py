@@ -97,6 +97,27 @@ def evaluate(name: str, x: np.ndarray, y: np.ndarray, k: int, args: argparse.Nam
     pred = dac.labels_.copy()
     pred[user_rows] = init[user_rows]  # the product never overrides the user's own placements
     row(f"CPP + DAC + user's {args.user_share:.0%} as constraints", pred, time.perf_counter() - start)
+
+    # The product's warm start (engine.refine.follow_corrections): each user move from cluster A to album S
+    # also starts A's look-alikes of the moved photos in S; then the pairs, as above.
+    from engine.refine import carry_corrections
+
+    flows: dict[tuple[int, int], list[int]] = {}
+    for r in user_rows.tolist():
+        if init[r] != cpp[r] and cpp[r] >= 0:
+            flows.setdefault((int(cpp[r]), int(init[r])), []).append(r)
+    carried = carry_corrections(cpp, x, flows, set(user_rows.tolist()))
+    carried[user_rows] = init[user_rows]
+    row(f"CPP + user's {args.user_share:.0%} + look-alikes carried (no DAC)", carried, 0.0)
+    start = time.perf_counter()
+    dac = DACRefiner(k, random_state=args.seed, epochs=args.epochs).fit(x, carried, must, cannot)
+    pred = dac.labels_.copy()
+    pred[user_rows] = init[user_rows]
+    row(
+        f"CPP + DAC + user's {args.user_share:.0%}, look-alikes carried (the product)",
+        pred,
+        time.perf_counter() - start,
+    )
     return rows
 
 
