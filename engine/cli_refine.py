@@ -21,6 +21,13 @@ def add_commands(commands: argparse._SubParsersAction) -> dict[str, Handler]:
         help="refine the albums with DAC, learning from your moves (your decisions are kept)",
     )
     refine.add_argument("--epochs", type=int, help="curriculum epochs (default: the published schedule, 46)")
+    refine.add_argument(
+        "--finetune-blocks",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also train the last N blocks of CLIP's image tower (ViT models; meant for a GPU)",
+    )
     refine.add_argument("--json", action="store_true", help="print a JSON object instead of the summary")
     refine.add_argument("--no-progress", action="store_true", help="no progress bar")
     return {"refine": _cmd_refine}
@@ -46,7 +53,11 @@ def refine_json(summary: RefineSummary) -> dict[str, object]:
 def _cmd_refine(library: Library, args: argparse.Namespace) -> int:
     if args.epochs is not None and args.epochs < 1:
         raise InvalidInputError("--epochs must be at least 1")
-    options = {} if args.epochs is None else {"epochs": args.epochs}
+    if args.finetune_blocks < 0:
+        raise InvalidInputError("--finetune-blocks must be 0 or more")
+    options: dict[str, object] = {} if args.epochs is None else {"epochs": args.epochs}
+    if args.finetune_blocks:
+        options["finetune_blocks"] = args.finetune_blocks
     if args.json:
         progress = BarProgress(enabled=False if args.no_progress else None, unit="epoch")
         try:

@@ -319,7 +319,8 @@ class Library:
         """Refine the albums with DAC, taught by the user's corrections (never overriding them).
 
         Args:
-            options: `epochs` and other `DACRefiner` parameters (see engine.refine.refine).
+            options: `epochs`, `finetune_blocks` (also train the last blocks of CLIP's image tower: meant
+                for a GPU) and other `DACRefiner` parameters (see engine.refine.refine).
         """
         from engine.refine import refine
 
@@ -327,6 +328,8 @@ class Library:
         model_id = self.model_id()
         assert model_id is not None and ids
         naming = self._naming(progress)
+        if options.get("finetune_blocks"):
+            options = {**options, "embedder": self.embedder(), "thumbnail_dir": self.thumbnails.directory}
         summary = refine(self.catalog, model_id, self._settings.device, naming, progress, **options)
         if naming is not None and summary.recluster is not None:
             summary.recluster.naming = self.name(progress).lines()[0]

@@ -19,6 +19,8 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import pairwise
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -97,12 +99,17 @@ def refine(
     *,
     epochs: int | None = None,
     random_state: int = 0,
+    finetune_blocks: int = 0,
+    embedder: Any = None,
+    thumbnail_dir: Path | None = None,
     **refiner_options: object,
 ) -> RefineSummary:
     """Refine the albums with DAC under the user's constraints, then reconcile and commit like a re-cluster.
 
     Args:
         epochs: curriculum epochs; None is the published schedule (46).
+        finetune_blocks: also train the last blocks of CLIP's image tower (ViT; meant for a GPU), on the
+            photos' cached thumbnails; needs `embedder` (the loaded model) and `thumbnail_dir`.
         refiner_options: further `DACRefiner` parameters (hidden_dim, batch_size, ...).
 
     Raises:
@@ -131,8 +138,16 @@ def refine(
     constraints = user_constraints(catalog, members, albums, position, seed=random_state, features=photos.x)
     before = constraint_agreement(machine, constraints.must_link, constraints.cannot_link)
 
-    refiner = DACRefiner(len(album_ids), random_state=random_state, device=device, epochs=epochs, **refiner_options)
-    refiner.fit(photos.x, init, constraints.must_link, constraints.cannot_link, progress=progress)
+    k = len(album_ids)
+    if finetune_blocks:
+        refiner, stored = _finetuned(
+            catalog, photos, k, init, constraints, finetune_blocks, embedder, thumbnail_dir, progress,
+            random_state=random_state, device=device, epochs=epochs, **refiner_options,
+        )  # fmt: skip
+    else:
+        refiner = DACRefiner(k, random_state=random_state, device=device, epochs=epochs, **refiner_options)
+        refiner.fit(photos.x, init, constraints.must_link, constraints.cannot_link, progress=progress)
+        stored = refiner
     check_cancelled(progress)
     refined = refiner.labels_.copy()
     in_other = np.array([members.get(h, (None, ""))[0] not in index_of for h in photos.unique])
@@ -142,7 +157,7 @@ def refine(
     # The curve and requested k of the clustering refined, so "more / fewer albums" still walks it.
     curve = {int(key): float(value) for key, value in json.loads(row[2]).items()}
     where_before = {h: a for h, (a, _) in members.items()}
-    summary = commit_clustering(catalog, model_id, photos, labels, refiner, row[1], curve, naming, progress, started)
+    summary = commit_clustering(catalog, model_id, photos, labels, stored, row[1], curve, naming, progress, started)
     where_after = {h: a for h, (a, _) in live_placements(catalog)[0].items()}
     changed = [h for h in photos.unique if where_before.get(h) != where_after.get(h)]
     affected = sorted({a for h in changed for a in (where_before.get(h), where_after.get(h)) if a is not None})
@@ -159,6 +174,48 @@ def refine(
         seconds=time.monotonic() - started,
         recluster=summary,
     )
+
+
+def _finetuned(
+    catalog: Catalog,
+    photos: Any,
+    k: int,
+    init: np.ndarray,
+    constraints: UserConstraints,
+    blocks: int,
+    embedder: Any,
+    thumbnail_dir: Path | None,
+    progress: ProgressReporter,
+    **options: Any,
+) -> tuple[Any, Any]:
+    """DAC with the last `blocks` blocks of CLIP's image tower trained too; returns (refiner, stored model).
+
+    New photos arrive later as stored CLIP features, not tokens, so the stored model is a head trained on
+    those features to reproduce the fine-tuned labels.
+    """
+    from engine.clip_finetune import VisualTail, batch_size_for, cache_tokens, thumbnail_pixels
+    from engine.cluster.dac import DACRefiner
+
+    if embedder is None or thumbnail_dir is None:
+        raise InvalidInputError("fine-tuning needs the CLIP model and the thumbnails: use Library.refine")
+    paths = []
+    for h in photos.unique:
+        relpath = catalog.thumbnail_path(h)
+        if relpath is None or not (Path(thumbnail_dir) / relpath).is_file():
+            raise InvalidInputError("some photos have no thumbnail yet: run photoatlas index first")
+        paths.append(Path(thumbnail_dir) / relpath)
+    pixels = thumbnail_pixels(embedder.preprocess, paths)
+    tokens = cache_tokens(embedder.model, pixels, blocks, embedder.device, progress=progress)
+    tail = VisualTail(embedder.model, blocks)
+    options.setdefault("batch_size", batch_size_for(embedder.device, tokens.shape[1], tokens.shape[2], blocks))
+    options.setdefault("encoder_lr", 1e-5)
+    refiner = DACRefiner(k, encoder=tail, **options)
+    refiner.fit(tokens, init, constraints.must_link, constraints.cannot_link, progress=progress)
+    check_cancelled(progress)
+    head_options = {key: value for key, value in options.items() if key not in ("batch_size", "encoder_lr")}
+    head_options["epochs"] = 1
+    stored = DACRefiner(k, **head_options).fit(photos.x, refiner.labels_, progress=progress)
+    return refiner, stored
 
 
 def follow_corrections(

@@ -206,3 +206,34 @@ def test_a_correction_carries_over_to_the_look_alikes_the_user_did_not_touch(mer
     others = [p for p in after if p not in blob2]
     assert all(after[p] == before[p] for p in others), "photos unlike the correction stay where they were"
     assert summary.changed == followed
+
+
+def test_fine_tuning_the_last_clip_block(tmp_path, tiny_model, make_photo) -> None:
+    """The GPU option, run on CPU with the tiny ViT: tokens cached once, the last block trained with the head
+    on the photos' thumbnails, the loaded model left as it was, new photos still assigned."""
+    import torch
+
+    from engine.clip_finetune import VisualTail
+
+    colours = [(220, 30, 30), (30, 200, 40), (30, 40, 220)]
+    for n in range(18):
+        make_photo(tmp_path / "photos" / f"p{n}.jpg", color=colours[n % 3])
+    with Library(tmp_path / "lib") as library:
+        library.set_model(tiny_model["name"], tiny_model["pretrained"], tiny_model["config"])
+        library.index([tmp_path / "photos"])
+        library.recluster(k=3)
+        model = library.embedder().model
+        before = {name: p.detach().clone() for name, p in model.visual.named_parameters()}
+        tail = VisualTail(model, 1)
+        trainable = {name for name, p in tail.named_parameters() if p.requires_grad}
+        assert trainable and all("resblocks" in n or "ln_post" in n or n.endswith("proj") for n in trainable)
+        summary = library.refine(finetune_blocks=1, epochs=2, warm_epochs=1)
+        assert summary.epochs == 2 and summary.photos == len({p.hash for p in library.photos()})
+        after = dict(model.visual.named_parameters())
+        assert all(torch.equal(before[n], after[n]) for n in before), "the library's model is not changed"
+        assert sum(len(a.members) for a in library.albums.albums()) == 18
+        make_photo(tmp_path / "photos" / "late.jpg", color=colours[0])
+        library.index()
+        assert len(library.photos()) == 19, "new photos are still embedded and assigned afterwards"
+        with pytest.raises(InvalidInputError, match="1 to 1"):
+            library.refine(finetune_blocks=2, epochs=2)
