@@ -7,6 +7,7 @@ about CUDA costs its import.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,26 +56,32 @@ class SettingsChoice:
         return self.engine.model != before.model
 
 
-class _DeviceSignals(QObject):
-    found = Signal(str)
+class _ProbeSignals(QObject):
+    found = Signal(str, str)  # which label, its text
 
 
-class _DeviceProbe(QRunnable):
-    def __init__(self, requested: str, signals: _DeviceSignals) -> None:
+class _Probe(QRunnable):
+    """Compute a label's text on a pool thread (a torch import, a walk of the thumbnail folder)."""
+
+    def __init__(self, label: str, describe: Callable[[], str], signals: _ProbeSignals) -> None:
         super().__init__()
-        self.requested, self.signals = requested, signals
+        self.label, self.describe, self.signals = label, describe, signals
 
     def run(self) -> None:
-        from engine.embedder import select_device
-        from engine.errors import ModelUnavailableError
+        emit(self.signals.found, self.label, self.describe())
 
-        try:
-            text = f"In use: {select_device(self.requested)}"
-        except ModelUnavailableError as exc:
-            text = f"Not available: {exc}"
-        except ImportError:
-            text = "In use: unknown (PyTorch is not installed)"
-        emit(self.signals.found, text)
+
+def describe_device(requested: str) -> str:
+    """ "In use: cuda", or why the requested device is not available."""
+    from engine.embedder import select_device
+    from engine.errors import ModelUnavailableError
+
+    try:
+        return f"In use: {select_device(requested)}"
+    except ModelUnavailableError as exc:
+        return f"Not available: {exc}"
+    except ImportError:
+        return "In use: unknown (PyTorch is not installed)"
 
 
 def memory_budget_mb(settings: QSettings) -> int:
@@ -130,9 +137,11 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self._device_signals = _DeviceSignals()  # no parent: outlives the dialog if the probe is slow
-        self._device_signals.found.connect(self._on_device_found)
+        self._probe_signals = _ProbeSignals()  # no parent: outlives the dialog if a probe is slow
+        self._probe_signals.found.connect(self._on_probed)
         self.probe_device()
+        folder = self._thumbnail_dir
+        self._probe("cache_usage", lambda: f"{folder_size_mb(folder):.1f} MB on disk")
 
     # -- sections --------------------------------------------------------------------------------
 
@@ -225,7 +234,7 @@ class SettingsDialog(QDialog):
         self.cache_label = QLabel(str(self._thumbnail_dir))
         self.cache_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.cache_label.setWordWrap(True)
-        self.cache_usage = QLabel(f"{folder_size_mb(self._thumbnail_dir):.1f} MB on disk")
+        self.cache_usage = QLabel("Measuring…")
         open_button = QPushButton("Open folder")
         open_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._thumbnail_dir))))
         form = QFormLayout(box)
@@ -248,10 +257,14 @@ class SettingsDialog(QDialog):
 
     def probe_device(self) -> None:
         self.device_label.setText("In use: checking…")
-        QThreadPool.globalInstance().start(_DeviceProbe(str(self.device.currentData()), self._device_signals))
+        requested = str(self.device.currentData())
+        self._probe("device_label", lambda: describe_device(requested))
 
-    def _on_device_found(self, text: str) -> None:
-        self.device_label.setText(text)
+    def _probe(self, label: str, describe: Callable[[], str]) -> None:
+        QThreadPool.globalInstance().start(_Probe(label, describe, self._probe_signals))
+
+    def _on_probed(self, label: str, text: str) -> None:
+        getattr(self, label).setText(text)
 
     def validation_error(self) -> str | None:
         """Why the choice cannot be applied, or None when it can."""

@@ -28,8 +28,9 @@ def test_shows_the_current_settings(dialog: SettingsDialog, qtbot) -> None:
     assert dialog.model_name.currentText() == "ViT-B-16" and dialog.tag.text() == "openai"
     assert dialog.use_tag.isChecked() and not dialog.dac_refine.isChecked()
     assert dialog.device.currentData() == "cpu" and dialog.thumbnail_size.value() == 384
-    # The device in use is found off the GUI thread (it costs a torch import).
+    # The device in use and the cache's size are found off the GUI thread (a torch import, a folder walk).
     qtbot.waitUntil(lambda: dialog.device_label.text() == "In use: cpu", timeout=30_000)
+    qtbot.waitUntil(lambda: dialog.cache_usage.text() == "0.0 MB on disk", timeout=30_000)
 
 
 def test_choice_carries_every_field(dialog: SettingsDialog, tmp_path: Path) -> None:
