@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 TINY_MODEL = "photoatlas-tiny"
 TINY_CONFIG = {
@@ -75,11 +75,15 @@ def make_photo() -> PhotoMaker:
     ) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         image = Image.new("RGB", size, color)
-        # A distinct mark per file so that no two generated photos share content by accident: its place
-        # and colour come from a CRC of the path (stable across runs, unlike the salted hash()).
+        # Two distinct marks per file so that no two generated photos share content by accident: their
+        # places come from a CRC of the path (stable across runs, unlike the salted hash()). Each is a 4×4
+        # square in the background's opposite colour: JPEG quantisation wipes out a lone pixel entirely.
         crc = zlib.crc32(os.fsencode(path))
-        mark = crc % (size[0] * size[1])
-        image.putpixel((mark % size[0], mark // size[0]), ((crc >> 8) & 255, (crc >> 16) & 255, (crc >> 24) & 255))
+        opposite = tuple(255 - c for c in color)
+        draw = ImageDraw.Draw(image)
+        for mark in (crc % (size[0] * size[1]), (crc >> 12) % (size[0] * size[1])):
+            x, y = mark % size[0], mark // size[0]
+            draw.rectangle((x, y, x + 3, y + 3), fill=opposite)
         exif = image.getexif()
         if taken is not None:
             exif.get_ifd(0x8769)[0x9003] = taken.strftime("%Y:%m:%d %H:%M:%S")
