@@ -90,44 +90,47 @@ class AlbumStore:
     def albums(self) -> list[Album]:
         """Live albums, largest first, then "Other" (every photo in no live album) when it has photos."""
         db = self.catalog
-        photos = db.execute("SELECT id, hash, taken_at FROM photos ORDER BY taken_at IS NULL, taken_at, id").fetchall()
-        placement = {
-            h: (a, s)
-            for h, a, s in db.execute(
-                "SELECT m.hash, m.album_id, m.source FROM album_members m"
-                " LEFT JOIN albums a ON a.id = m.album_id WHERE a.retired_at IS NULL"
-            )
-        }
         rows = db.execute(
             "SELECT id, name, user_named, pinned, cover_hash, confidence, generic, alternatives FROM albums"
             " WHERE retired_at IS NULL"
         ).fetchall()
         members: dict[int | None, list[int]] = {r[0]: [] for r in rows}
         members[None] = []
-        times: dict[int | None, list[str]] = {key: [] for key in members}
+        first_time: dict[int | None, str] = {}
+        last_time: dict[int | None, str] = {}
         user_counts: dict[int | None, int] = dict.fromkeys(members, 0)
-        first_id: dict[str, int] = {}
-        for photo_id, hash_, taken_at in photos:
-            first_id.setdefault(hash_, photo_id)
-            album_id, source = placement.get(hash_, (None, "auto"))
-            key = album_id if album_id in members else None
+        covers = {r[4] for r in rows if r[4]}
+        cover_at: dict[str, tuple[int, int | None]] = {}  # chosen cover's hash → (first photo id, album)
+        # One pass over the photos in time order (SQLite joins and sorts): at 100k photos this is what an
+        # album action costs the window, so no per-photo dictionaries beyond the member lists.
+        for photo_id, hash_, taken_at, album_id, source in db.execute(
+            "SELECT p.id, p.hash, p.taken_at, m.album_id, m.source FROM photos p"
+            " LEFT JOIN album_members m ON m.hash = p.hash ORDER BY p.taken_at IS NULL, p.taken_at, p.id"
+        ):
+            live = album_id is None or album_id in members  # an album retired since: its photos are in Other
+            key = album_id if live else None
             members[key].append(photo_id)
             if taken_at:
-                times[key].append(taken_at)
-            user_counts[key] += source == "user"
+                first_time.setdefault(key, taken_at)  # rows come in time order: first is earliest
+                last_time[key] = taken_at
+            if live and source == "user":
+                user_counts[key] += 1
+            if hash_ in covers and hash_ not in cover_at:
+                cover_at[hash_] = (photo_id, key)
         out = []
         for album_id, name, user_named, pinned, cover_hash, confidence, generic, alternatives in rows:
-            span = times[album_id]
+            chosen = cover_at.get(cover_hash) if cover_hash else None
+            cover = chosen[0] if chosen and chosen[1] == album_id else None
             out.append(
                 Album(
                     album_id,
                     name,
                     bool(user_named),
                     bool(pinned),
-                    self._cover(cover_hash, album_id, placement, first_id, members[album_id]),
+                    cover if cover is not None else (members[album_id][0] if members[album_id] else None),
                     members[album_id],
-                    min(span) if span else None,
-                    max(span) if span else None,
+                    first_time.get(album_id),
+                    last_time.get(album_id),
                     confidence,
                     bool(generic),
                     tuple(json.loads(alternatives)),
@@ -136,33 +139,10 @@ class AlbumStore:
             )
         out.sort(key=lambda a: (-a.size, a.id))
         if members[None]:
-            span = times[None]
             out.append(
-                Album(
-                    None,
-                    "Other",
-                    False,
-                    False,
-                    None,
-                    members[None],
-                    min(span) if span else None,
-                    max(span) if span else None,
-                )
+                Album(None, "Other", False, False, None, members[None], first_time.get(None), last_time.get(None))
             )
         return out
-
-    @staticmethod
-    def _cover(
-        cover_hash: str | None,
-        album_id: int,
-        placement: dict[str, tuple[int | None, str]],
-        first_id: dict[str, int],
-        members: list[int],
-    ) -> int | None:
-        """The album's cover photo: its chosen one while that photo is still in it, else its first photo."""
-        if cover_hash and placement.get(cover_hash, (None, ""))[0] == album_id and cover_hash in first_id:
-            return first_id[cover_hash]
-        return members[0] if members else None
 
     def resolve(self, ref: str | int) -> int:
         """An album id from an id or an exact name; `InvalidInputError` when none or several match."""
