@@ -98,9 +98,9 @@ def evaluate(name: str, x: np.ndarray, y: np.ndarray, k: int, args: argparse.Nam
     pred[user_rows] = init[user_rows]  # the product never overrides the user's own placements
     row(f"CPP + DAC + user's {args.user_share:.0%} as constraints", pred, time.perf_counter() - start)
 
-    # The product's warm start (engine.refine.follow_corrections): each user move from cluster A to album S
+    # The product's warm start (engine.albums.refine.follow_corrections): each user move from cluster A to album S
     # also starts A's look-alikes of the moved photos in S; then the pairs, as above.
-    from engine.refine import carry_corrections
+    from engine.albums.refine import carry_corrections
 
     flows: dict[tuple[int, int], list[int]] = {}
     for r in user_rows.tolist():

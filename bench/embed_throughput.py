@@ -105,7 +105,7 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from engine.embedder import select_device
+    from engine.embed.embedder import select_device
 
     device = select_device(args.device)
     size = tuple(int(v) for v in args.size.split("x"))

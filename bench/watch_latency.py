@@ -93,7 +93,7 @@ def filed(library, path: Path) -> bool | None:
 
 
 def run(library, watcher, sources: list[Path], root: Path, burst: bool, timeout: float = 120.0) -> dict:
-    from engine.watch_apply import apply_batch
+    from engine.watch.apply import apply_batch
 
     landed: dict[Path, float] = {}
     done: dict[Path, tuple[float, bool]] = {}
@@ -150,7 +150,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from engine.library import Library
-    from engine.vocabulary import VocabularyChoice
+    from engine.naming.vocabulary import VocabularyChoice
 
     work = Path(tempfile.mkdtemp(prefix="photoatlas-watch-bench-"))
     try:

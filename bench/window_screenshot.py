@@ -31,7 +31,7 @@ SHAPES = ("circle", "square", "triangle", "star", "hexagon", "cross")
 
 def build_library(scratch: Path, per_concept: int) -> Path:
     from engine.library import Library
-    from engine.vocabulary import VocabularyChoice
+    from engine.naming.vocabulary import VocabularyChoice
 
     photos = scratch / "Pictures"
     maker = SHARED / "toyworld" / "make_library.py"

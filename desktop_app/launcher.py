@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from engine.cli import build_parser
-from engine.cli import main as cli_main
+from engine.cli.main import build_parser
+from engine.cli.main import main as cli_main
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -26,7 +26,7 @@ class ModelCheck(QRunnable):
         self.spec, self.signals = spec, signals
 
     def run(self) -> None:
-        from engine.weights_download import weights_status
+        from engine.embed.weights import weights_status
 
         try:
             status = weights_status(self.spec)

@@ -19,7 +19,7 @@ from desktop_app.folder_watch import FolderWatch
 from desktop_app.model_check import ModelCheck, ModelSignals
 from desktop_app.qt_compat import emit
 from desktop_app.worker import Job, LibraryTask, ProgressAdapter, TaskSignals
-from engine.albums import Album
+from engine.albums.store import Album
 from engine.catalog import PhotoRow
 from engine.errors import InvalidInputError, ModelUnavailableError, PhotoAtlasError
 from engine.library import Library
@@ -360,7 +360,7 @@ class LibraryService(QObject):
         """Watch the photo folders; new, edited, moved and deleted photos are brought in as they come.
 
         Args:
-            options: `engine.watch.LibraryWatcher` options (tests shorten the quiet period).
+            options: `engine.watch.watcher.LibraryWatcher` options (tests shorten the quiet period).
         """
         if not self.has_photo_folders():
             return False
@@ -384,7 +384,7 @@ class LibraryService(QObject):
             return
 
         def job(library: Library, progress: ProgressReporter) -> object:
-            from engine.watch_apply import apply_batch
+            from engine.watch.apply import apply_batch
 
             try:
                 return apply_batch(library, batch, progress)
@@ -408,7 +408,7 @@ class LibraryService(QObject):
         """Download (or resume) the model's weights, then embed and group the photos already added."""
 
         def job(library: Library, progress: ProgressReporter) -> list[str]:
-            from engine.weights_download import download_weights
+            from engine.embed.weights import download_weights
 
             path = download_weights(library.settings.model, progress=progress)
             emit(self.modelReady)

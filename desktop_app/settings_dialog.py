@@ -73,7 +73,7 @@ class _Probe(QRunnable):
 
 def describe_device(requested: str) -> str:
     """ "In use: cuda", or why the requested device is not available."""
-    from engine.embedder import select_device
+    from engine.embed.embedder import select_device
     from engine.errors import ModelUnavailableError
 
     try:

@@ -12,25 +12,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.albums import AlbumStore
+from engine.albums.clusters import ClusterInfo
+from engine.albums.store import AlbumStore
 from engine.catalog import CATALOG_FILE, Catalog, PhotoRow
-from engine.clustering import ClusterInfo
-from engine.embedder import Embedder, load_embedder, model_key
+from engine.embed.embedder import Embedder, load_embedder, model_key
 from engine.errors import InvalidInputError, ModelUnavailableError
-from engine.indexing import Indexer, IndexSummary
-from engine.labeling import NamingSummary
+from engine.index.indexer import Indexer, IndexSummary
+from engine.media.thumbnails import ThumbnailCache
+from engine.naming.album_names import NamingSummary
+from engine.naming.vocabulary import Vocabulary, VocabularyChoice, builtin_vocabulary, vocabulary_for
 from engine.paths import default_library_dir, display, from_db, model_cache_dir
 from engine.progress import ProgressReporter
 from engine.settings import LibrarySettings, ModelSpec
-from engine.thumbnails import ThumbnailCache
-from engine.vocabulary import Vocabulary, VocabularyChoice, builtin_vocabulary, vocabulary_for
 
 if TYPE_CHECKING:
-    from engine.assign_new import AssignSummary
-    from engine.export import ExportSummary
-    from engine.recluster import Naming, ReclusterSummary
-    from engine.refine import RefineSummary
-    from engine.watch import LibraryWatcher
+    from engine.albums.export import ExportSummary
+    from engine.albums.new_photos import AssignSummary
+    from engine.albums.recluster import Naming, ReclusterSummary
+    from engine.albums.refine import RefineSummary
+    from engine.watch.watcher import LibraryWatcher
 
 META_MODEL_KEY = "model_key"
 _BACKGROUND_TERMS = 400
@@ -247,8 +247,8 @@ class Library:
         return summary
 
     def watcher(self, **options: Any) -> LibraryWatcher:
-        """A watcher of every root of the library (not started); see `engine.watch.LibraryWatcher`."""
-        from engine.watch import LibraryWatcher
+        """A watcher of every root of the library (not started); see `engine.watch.watcher.LibraryWatcher`."""
+        from engine.watch.watcher import LibraryWatcher
 
         roots = [from_db(raw) for _, raw in self.catalog.roots()]
         if not roots:
@@ -257,7 +257,7 @@ class Library:
 
     def assign_new_photos(self) -> AssignSummary | None:
         """Put embedded photos the last clustering has not seen into their best album (or "Other")."""
-        from engine.assign_new import assign_new_photos
+        from engine.albums.new_photos import assign_new_photos
 
         model_id = self.model_id()
         return assign_new_photos(self.catalog, model_id) if model_id is not None else None
@@ -295,7 +295,7 @@ class Library:
             k: number of clusters; None lets the coding length choose.
             more, fewer: the next-best larger / smaller k on the stored coding-length curve.
         """
-        from engine.recluster import choose_k, recluster
+        from engine.albums.recluster import choose_k, recluster
 
         ids, _ = self.embeddings()  # raises with advice when nothing is embedded
         model_id = self.model_id()
@@ -320,9 +320,9 @@ class Library:
 
         Args:
             options: `epochs`, `finetune_blocks` (also train the last blocks of CLIP's image tower: meant
-                for a GPU) and other `DACRefiner` parameters (see engine.refine.refine).
+                for a GPU) and other `DACRefiner` parameters (see engine.albums.refine.refine).
         """
-        from engine.refine import refine
+        from engine.albums.refine import refine
 
         ids, _ = self.embeddings()  # raises with advice when nothing is embedded
         model_id = self.model_id()
@@ -337,8 +337,8 @@ class Library:
 
     def _naming(self, progress: ProgressReporter | None) -> Naming | None:
         """Text features of the vocabulary for naming, or None when the model cannot be loaded."""
-        from engine.labeling import vocabulary_features
-        from engine.recluster import Naming
+        from engine.albums.recluster import Naming
+        from engine.naming.album_names import vocabulary_features
 
         try:
             embedder = self.embedder()
@@ -367,7 +367,7 @@ class Library:
 
     def name(self, progress: ProgressReporter | None = None) -> NamingSummary:
         """Recompute automatic names (clusters and albums the user has not named) from the vocabulary."""
-        from engine.labeling import name_albums, name_and_store
+        from engine.naming.album_names import name_albums, name_and_store
 
         embedder = self.embedder()
         model_id = self.catalog.model_id(embedder.key, embedder.dim)
@@ -377,8 +377,8 @@ class Library:
 
     def search(self, query: str, limit: int = 50, progress: ProgressReporter | None = None) -> list[SearchResult]:
         """Photos matching a text query, best first; only those that match better than chance."""
-        from engine.labeling import vocabulary_features
-        from engine.search import search
+        from engine.naming.album_names import vocabulary_features
+        from engine.naming.search import search
 
         query = " ".join(query.split())
         if not query:
@@ -401,14 +401,14 @@ class Library:
 
     def export_album(self, album: str | int, destination: Path, link: str | None = None) -> ExportSummary:
         """Copy (or link) an album's originals into a folder outside the library's photo folders."""
-        from engine.export import export_album
+        from engine.albums.export import export_album
 
         roots = [from_db(raw) for _, raw in self.catalog.roots()]
         return export_album(self.albums, album, Path(destination), [*roots, self.directory], link)
 
     def clusters(self) -> list[ClusterInfo]:
         """The stored clusters, largest first, "Other" (id None) last."""
-        from engine.clustering import stored_clusters
+        from engine.albums.clusters import stored_clusters
 
         return stored_clusters(self.catalog)
 

@@ -10,7 +10,7 @@ import pytest
 
 from desktop_app.main_window import MainWindow
 from desktop_app.service import LibraryService
-from engine import watch_apply
+from engine.watch import apply as watch_apply
 from engine.library import Library
 
 from .conftest import open_window

@@ -168,7 +168,7 @@ def test_pixmap_lru_is_bounded_by_bytes() -> None:
 
 def test_weak_marker_only_for_tentative_automatic_names() -> None:
     from desktop_app.models import SidebarEntry
-    from engine.albums import Album
+    from engine.albums.store import Album
 
     def entry(generic: bool, user_named: bool) -> SidebarEntry:
         album = Album(1, "Mixed photos", user_named, False, None, [1], generic=generic)

@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 
 import engine.cluster
-from engine.albums import Album
+from engine.albums.store import Album
 from engine.catalog import PhotoMeta
 from engine.errors import InvalidInputError
+from engine.naming.vocabulary import VocabularyChoice
 from engine.progress import ProgressReporter, check_cancelled, ensure_progress
-from engine.vocabulary import VocabularyChoice
 
 DIM = 32  # the tiny test model's embedding size
 VOCABULARY = ("beach", "mountain", "city street", "forest", "snow", "birthday party", "food", "cat", "sunset", "car")

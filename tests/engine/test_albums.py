@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from engine.albums import Album, AlbumStore
+from engine.albums.store import Album, AlbumStore
 from engine.errors import InvalidInputError
 from tests.engine.test_album_properties import FakePhotos, fake_photos, use_fake_clusterer
 
@@ -356,7 +356,7 @@ def test_a_merged_album_stays_together_through_reclusters(clustered) -> None:
 
 
 def test_renaming_never_touches_a_pinned_albums_name(clustered) -> None:
-    from engine.vocabulary import VocabularyChoice
+    from engine.naming.vocabulary import VocabularyChoice
 
     library, _ = clustered
     store = library.albums

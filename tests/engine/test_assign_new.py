@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.assign_new import SUGGEST_OTHER_SHARE
+from engine.albums.new_photos import SUGGEST_OTHER_SHARE
 from engine.catalog import PhotoMeta
-from engine.vocabulary import VocabularyChoice
+from engine.naming.vocabulary import VocabularyChoice
 from tests.engine.test_album_properties import (
     VOCABULARY,
     FakePhotos,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-import engine.decode
-import engine.scan
+import engine.media.decode
+import engine.media.scan
 from engine.paths import display
 from tests.conftest import snapshot_tree
 
@@ -105,14 +105,14 @@ def test_unreadable_file(library, root: Path, monkeypatch: pytest.MonkeyPatch, m
     if os.geteuid() != 0:
         secret.chmod(0)
     else:  # root reads anything: simulate the permission error at the same place the OS would raise it
-        real = engine.decode.read_snapshot
+        real = engine.media.decode.read_snapshot
 
         def denied(path: Path):
             if path.name == "secret.jpg":
                 raise PermissionError(13, "Permission denied")
             return real(path)
 
-        monkeypatch.setattr(engine.decode, "read_snapshot", denied)
+        monkeypatch.setattr(engine.media.decode, "read_snapshot", denied)
     run_index(library, root)
     assert skips(library)["secret.jpg"] == "permission-denied"
     secret.chmod(0o644)
@@ -133,7 +133,7 @@ def test_unreadable_folder_keeps_its_known_photos(library, root: Path, monkeypat
                 raise PermissionError(13, "Permission denied", str(path))
             return real(path)
 
-        monkeypatch.setattr(engine.scan.os, "scandir", denied)
+        monkeypatch.setattr(engine.media.scan.os, "scandir", denied)
     run_index(library, root)
     assert skips(library)["private"] == "unreadable-folder"
     assert "inside.jpg" in photo_names(library), "an unreadable folder is not a deleted folder"
@@ -142,14 +142,14 @@ def test_unreadable_folder_keeps_its_known_photos(library, root: Path, monkeypat
 
 def test_file_deleted_between_listing_and_reading(library, root: Path, monkeypatch, make_photo) -> None:
     doomed = make_photo(root / "doomed.jpg")
-    real = engine.decode.read_snapshot
+    real = engine.media.decode.read_snapshot
 
     def delete_first(path: Path):
         if path.name == "doomed.jpg":
             path.unlink()
         return real(path)
 
-    monkeypatch.setattr(engine.decode, "read_snapshot", delete_first)
+    monkeypatch.setattr(engine.media.decode, "read_snapshot", delete_first)
     library.index([root])
     assert skips(library)["doomed.jpg"] == "vanished"
     assert not doomed.exists() and "good.jpg" in photo_names(library)
@@ -182,7 +182,7 @@ def test_file_growing_while_read_is_retried_later(library, root: Path, monkeypat
         handle = real_open(path, mode, *args, **kwargs)
         return Appender(handle) if Path(path).name == "growing.jpg" else handle
 
-    monkeypatch.setattr(engine.decode, "open", fake_open, raising=False)
+    monkeypatch.setattr(engine.media.decode, "open", fake_open, raising=False)
     library.index([root])
     assert skips(library)["growing.jpg"] == "changing"
     monkeypatch.undo()
@@ -203,7 +203,7 @@ def test_half_written_file_is_retried_once_complete(library, root: Path) -> None
 
 
 def test_non_utf8_and_very_long_names_are_indexed(library, root: Path, make_photo, capsys) -> None:
-    from engine.cli import main
+    from engine.cli.main import main
 
     odd = Path(os.fsdecode(os.fsencode(str(root)) + b"/caf\xe9-\xff.jpg"))
     make_photo(odd)

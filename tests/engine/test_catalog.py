@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from engine.catalog import Catalog, PhotoMeta
+from engine.catalog.migrations import SCHEMA_VERSION
 from engine.errors import CatalogError
-from engine.migrations import SCHEMA_VERSION
 
 META = PhotoMeta(10, 20, "2020-01-02T03:04:05", "exif", 1, "Cam")
 

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from engine.cli import main
+from engine.cli.main import main
 from tests.conftest import model_options
 
 

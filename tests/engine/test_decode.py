@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from engine.decode import DecodedPhoto, DecodeOptions, decode_file
-from engine.thumbnails import ThumbnailCache
+from engine.media.decode import DecodedPhoto, DecodeOptions, decode_file
+from engine.media.thumbnails import ThumbnailCache
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import engine.embedder
-from engine.embedder import load_embedder, model_key, select_device
+import engine.embed.embedder
+from engine.embed.embedder import load_embedder, model_key, select_device
 from engine.errors import ModelUnavailableError
 from engine.settings import ModelSpec
 
@@ -61,7 +61,7 @@ def test_unknown_architecture() -> None:
 
 
 def test_weights_not_cached_and_no_network_says_what_to_do(monkeypatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(engine.embedder, "_hub_reachable", lambda timeout=3.0: False)
+    monkeypatch.setattr(engine.embed.embedder, "_hub_reachable", lambda timeout=3.0: False)
     with pytest.raises(ModelUnavailableError) as info:
         load_embedder(ModelSpec("ViT-B-32", "laion2b_s34b_b79k"), device="cpu", cache_dir=tmp_path)
     message = str(info.value)
@@ -69,7 +69,7 @@ def test_weights_not_cached_and_no_network_says_what_to_do(monkeypatch, tmp_path
 
 
 def test_offline_mode_never_downloads(monkeypatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(engine.embedder, "_hub_reachable", lambda timeout=3.0: pytest.fail("must not go online"))
+    monkeypatch.setattr(engine.embed.embedder, "_hub_reachable", lambda timeout=3.0: pytest.fail("must not go online"))
     with pytest.raises(ModelUnavailableError, match="offline"):
         load_embedder(ModelSpec("ViT-B-32", "laion2b_s34b_b79k"), device="cpu", offline=True, cache_dir=tmp_path)
 
@@ -87,7 +87,7 @@ def test_device_selection() -> None:
 
 
 def test_missing_weights_leave_the_library_untouched(library, tmp_path: Path, make_photo, monkeypatch) -> None:
-    monkeypatch.setattr(engine.embedder, "_hub_reachable", lambda timeout=3.0: False)
+    monkeypatch.setattr(engine.embed.embedder, "_hub_reachable", lambda timeout=3.0: False)
     make_photo(tmp_path / "photos" / "a.jpg")
     library.index([tmp_path / "photos"])
     before = [(r.id, r.hash, r.embedded) for r in library.photos()]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import engine.decode
+import engine.media.decode
 from engine.errors import Cancelled
 from engine.paths import display
 from engine.progress import RecordingProgress
@@ -44,8 +44,8 @@ def test_index_catalogs_thumbnails_and_embeds_everything(library, root: Path) ->
 def test_unchanged_files_are_not_read_again(library, root: Path, monkeypatch) -> None:
     library.index([root])
     reads: list[Path] = []
-    real = engine.decode.read_snapshot
-    monkeypatch.setattr(engine.decode, "read_snapshot", lambda p: reads.append(p) or real(p))
+    real = engine.media.decode.read_snapshot
+    monkeypatch.setattr(engine.media.decode, "read_snapshot", lambda p: reads.append(p) or real(p))
     summary = library.index()  # no paths: rescan the known roots
     assert summary.unchanged == 6 and reads == []
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import engine.cluster
-from engine.cli import main
+from engine.cli.main import main
 from engine.errors import InvalidInputError
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.errors import InvalidInputError
-from engine.naming import ClusterName, format_date_span, name_clusters
+from engine.naming.names import ClusterName, format_date_span, name_clusters
 
 D = 64
 WORDS = ["beach", "mountain", "cat", "golden retriever", "birthday party", "snowy mountain", "receipt", "car"]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+import engine.albums.recluster
 import engine.cluster
-import engine.labeling
-import engine.recluster
+import engine.naming.album_names
 from engine.errors import Cancelled
 from engine.library import Library
 from engine.progress import NullProgress
@@ -66,15 +66,15 @@ class ExplodingClusterer(FakeClusterer):
 
 INJECTIONS = {
     "training": (engine.cluster, "CPPClusterer", ExplodingClusterer),
-    "reuse check": (engine.recluster, "_reuse_for_k", raise_injected),
-    "reconcile plan": (engine.recluster, "plan_reconcile", raise_injected),
-    "final placement": (engine.recluster, "_final_placement", raise_injected),
-    "album names": (engine.recluster, "album_names", raise_injected),
-    "naming model": (engine.labeling, "name_clusters", raise_injected),
-    "serialising": (engine.recluster, "serialise_estimator", raise_injected),
-    "writing names (in the transaction)": (engine.recluster, "write_album_names", raise_injected),
-    "covers (in the transaction)": (engine.recluster, "_refresh_covers", raise_injected),
-    "storing the clustering (last in the transaction)": (engine.recluster, "_store_clustering", raise_injected),
+    "reuse check": (engine.albums.recluster, "_reuse_for_k", raise_injected),
+    "reconcile plan": (engine.albums.recluster, "plan_reconcile", raise_injected),
+    "final placement": (engine.albums.recluster, "_final_placement", raise_injected),
+    "album names": (engine.albums.recluster, "album_names", raise_injected),
+    "naming model": (engine.naming.album_names, "name_clusters", raise_injected),
+    "serialising": (engine.albums.recluster, "serialise_estimator", raise_injected),
+    "writing names (in the transaction)": (engine.albums.recluster, "write_album_names", raise_injected),
+    "covers (in the transaction)": (engine.albums.recluster, "_refresh_covers", raise_injected),
+    "storing the clustering (last in the transaction)": (engine.albums.recluster, "_store_clustering", raise_injected),
 }
 
 
@@ -198,7 +198,7 @@ def test_engine_recluster_cancelled_at_each_check_changes_nothing(edited) -> Non
     for n in range(1, 50):
         progress = CancelAt(n)
         try:
-            engine.recluster.recluster(edited.catalog, model_id, None, "cpu", naming, progress)
+            engine.albums.recluster.recluster(edited.catalog, model_id, None, "cpu", naming, progress)
         except Cancelled:
             assert state(edited) == before, f"cancel at check {n} left a change behind"
             continue

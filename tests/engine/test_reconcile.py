@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.reconcile import AlbumState, plan_reconcile
+from engine.albums.reconcile import AlbumState, plan_reconcile
 
 
 def hashes(prefix: str, n: int) -> list[str]:

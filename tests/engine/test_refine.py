@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from engine.cli import main
+from engine.albums.recluster import live_placements
+from engine.albums.refine import user_constraints
+from engine.cli.main import main
 from engine.errors import Cancelled, InvalidInputError
 from engine.library import Library
 from engine.progress import RecordingProgress
-from engine.recluster import live_placements
-from engine.refine import user_constraints
 from tests.engine.test_album_properties import FakePhotos, album_of, fake_photos, use_fake_clusterer
 from tests.engine.test_recluster_crash import state
 
@@ -213,7 +213,7 @@ def test_fine_tuning_the_last_clip_block(tmp_path, tiny_model, make_photo) -> No
     on the photos' thumbnails, the loaded model left as it was, new photos still assigned."""
     import torch
 
-    from engine.clip_finetune import VisualTail
+    from engine.embed.finetune import VisualTail
 
     colours = [(220, 30, 30), (30, 200, 40), (30, 40, 220)]
     for n in range(18):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.errors import InvalidInputError
-from engine.search import SearchHit, search
+from engine.naming.search import SearchHit, search
 
 D = 64
 N_VOCAB = 60

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import InvalidInputError
-from engine.vocabulary import (
+from engine.naming.vocabulary import (
     CATEGORIES,
     PROMPT_TEMPLATES,
     Term,
@@ -98,7 +98,7 @@ def test_version_is_stable_and_follows_the_terms() -> None:
     assert len(builtin.version) == 16 and int(builtin.version, 16) >= 0
     assert vocabulary_for(VocabularyChoice()).version == builtin.version
     # The same digest in a fresh process: it hashes content, not object ids or hash seeds.
-    code = "from engine.vocabulary import builtin_vocabulary as b; print(b().version)"
+    code = "from engine.naming.vocabulary import builtin_vocabulary as b; print(b().version)"
     fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert fresh.stdout.strip() == builtin.version
     assert vocabulary_for(VocabularyChoice().add(["my grandmother's garden"])).version != builtin.version
@@ -106,7 +106,7 @@ def test_version_is_stable_and_follows_the_terms() -> None:
 
 
 def test_importing_the_module_stays_light() -> None:
-    code = "import sys, engine.vocabulary; print('torch' in sys.modules, 'open_clip' in sys.modules)"
+    code = "import sys, engine.naming.vocabulary; print('torch' in sys.modules, 'open_clip' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
 

@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-import engine.watch
+import engine.watch.watcher
 from engine.errors import InvalidInputError
+from engine.naming.vocabulary import VocabularyChoice
 from engine.paths import display
-from engine.vocabulary import VocabularyChoice
-from engine.watch import ChangeBatch, LibraryWatcher
-from engine.watch_apply import WatchReport, apply_batch
-from engine.watch_fs import network_fs_type
+from engine.watch.apply import WatchReport, apply_batch
+from engine.watch.fs import network_fs_type
+from engine.watch.watcher import ChangeBatch, LibraryWatcher
 from tests.engine.test_album_properties import VOCABULARY, album_of, use_fake_clusterer
 
 COLOURS = [(220, 30, 30), (30, 200, 40), (30, 40, 220)]
@@ -241,7 +241,7 @@ def test_edited_photo_is_embedded_again_and_reassigned_unless_the_user_placed_it
 
 def test_an_unmounted_root_keeps_its_photos_and_is_rescanned_when_back(clustered, tmp_path: Path, caplog) -> None:
     library, root, embedded = clustered
-    caplog.set_level(logging.INFO, logger="engine.watch")
+    caplog.set_level(logging.INFO, logger="engine.watch.watcher")
     s = Session(library, root)
     try:
         s.until(lambda: bool(s.reports), "the startup check")
@@ -295,13 +295,13 @@ def test_startup_catches_up_with_changes_made_while_closed(clustered) -> None:
 
 def test_falls_back_to_polling_when_native_events_fail(clustered, monkeypatch, caplog) -> None:
     library, root, embedded = clustered
-    caplog.set_level(logging.INFO, logger="engine.watch")
+    caplog.set_level(logging.INFO, logger="engine.watch.watcher")
 
-    class NoEvents(engine.watch.Observer):
+    class NoEvents(engine.watch.watcher.Observer):
         def schedule(self, *args, **kwargs):
             raise OSError(28, "inotify watch limit reached")
 
-    monkeypatch.setattr(engine.watch, "Observer", NoEvents)
+    monkeypatch.setattr(engine.watch.watcher, "Observer", NoEvents)
     s = Session(library, root)
     try:
         assert s.watcher.modes() == {root: "polling"}

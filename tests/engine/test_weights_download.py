@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from engine.embed.weights import CHUNK, WeightsStatus, download_weights, weights_status
 from engine.errors import Cancelled, ModelUnavailableError
 from engine.progress import RecordingProgress
 from engine.settings import ModelSpec
-from engine.weights_download import CHUNK, WeightsStatus, download_weights, weights_status
 
 REPO = "photoatlas/tiny-test"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -130,7 +130,7 @@ def tags(tiny_model: dict[str, str], hub: FakeHub, monkeypatch: pytest.MonkeyPat
         name,
         {"hubtest": pretrained._pcfg(hf_hub=f"{REPO}/"), "urltest": pretrained._pcfg(url=f"{hub.url}/files/tiny.pt")},
     )
-    monkeypatch.setattr("engine.weights_download._hub_endpoint", lambda: hub.url)
+    monkeypatch.setattr("engine.embed.weights._hub_endpoint", lambda: hub.url)
     return {tag: ModelSpec(name, tag, tiny_model["config"]) for tag in ("hubtest", "urltest")}
 
 
@@ -155,7 +155,7 @@ def test_download_reports_progress_and_lands_where_open_clip_finds_it_offline(
     # The embedder's normal loading path finds the file with the hub offline.
     import huggingface_hub.constants as hub_constants
 
-    from engine.embedder import load_embedder
+    from engine.embed.embedder import load_embedder
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
@@ -242,10 +242,10 @@ def test_connection_refused_says_what_to_do(tags: dict[str, ModelSpec], hub: Fak
 def test_cli_model_download_status_and_use(
     hub: FakeHub, weights: bytes, tags: dict[str, ModelSpec], tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    from engine.cli import main
+    from engine.cli.main import main
     from engine.library import Library
 
-    monkeypatch.setattr("engine.cli_model.model_cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr("engine.cli.model.model_cache_dir", lambda: tmp_path / "cache")
     hub.files["open_clip_model.safetensors"] = weights
     spec = tags["hubtest"]
     with Library(tmp_path / "lib") as library:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from engine.cli import main
+from engine.cli.main import main
 from tests.conftest import model_options, snapshot_tree
 
 ALBUM_KEYS = {"id", "name", "user_named", "pinned", "size", "cover", "date_from", "date_to", "members"}

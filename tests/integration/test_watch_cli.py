@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
+from engine.cli.main import main
 from tests.conftest import model_options
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,6 +1,6 @@
 """Watching the library's roots: file-system events become debounced batches of changed paths.
 
-The watcher only collects paths; it never touches the catalog. Applying a batch (`engine.watch_apply`) is a
+The watcher only collects paths; it never touches the catalog. Applying a batch (`engine.watch.apply`) is a
 separate step that the caller runs on its own single catalog writer (the CLI's loop, the window's serial
 worker), so watching never races a user action for the database.
 
@@ -31,10 +31,10 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
-from engine.indexing import group_by_root
+from engine.index.indexer import group_by_root
+from engine.media.scan import is_image_name
 from engine.paths import display
-from engine.scan import is_image_name
-from engine.watch_fs import Stat, file_state, folder_identity, network_fs_type, quiet_inotify_shutdown
+from engine.watch.fs import Stat, file_state, folder_identity, network_fs_type, quiet_inotify_shutdown
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ _FOLDER_EVENTS = frozenset({"created", "deleted", "moved"})
 
 @dataclass(frozen=True)
 class ChangeBatch:
-    """Paths that changed together, for `engine.watch_apply.apply_batch`.
+    """Paths that changed together, for `engine.watch.apply.apply_batch`.
 
     Attributes:
         paths: files or folders created, edited, moved (both ends) or deleted.

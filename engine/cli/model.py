@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.cli_common import Handler, print_json
+from engine.cli.common import Handler, print_json
 from engine.errors import InvalidInputError
 from engine.paths import display, model_cache_dir
 from engine.settings import ModelSpec
@@ -59,7 +59,7 @@ def _chosen_spec(library: Library, args: argparse.Namespace) -> ModelSpec:
 
 
 def _download(library: Library, args: argparse.Namespace) -> int:
-    from engine.weights_download import download_weights
+    from engine.embed.weights import download_weights
 
     spec = _chosen_spec(library, args)
     if library.settings.offline:
@@ -74,7 +74,7 @@ def _download(library: Library, args: argparse.Namespace) -> int:
 
 
 def _status(library: Library, args: argparse.Namespace) -> int:
-    from engine.weights_download import weights_status
+    from engine.embed.weights import weights_status
 
     spec = library.settings.model
     status = weights_status(spec, model_cache_dir())

@@ -6,11 +6,11 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.cli_common import Handler, print_json, run_with_bar
+from engine.cli.common import Handler, print_json, run_with_bar
 from engine.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from engine.albums import Album
+    from engine.albums.store import Album
     from engine.library import Library
 
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.albums.clusters import stored_estimator
 from engine.catalog import Catalog
-from engine.clustering import stored_estimator
 
 # A new photo joins an album only when it is at least as close to its cluster's centre (cosine, in CLIP
 # space) as the worst-fitting 5 % of the clustered photos are to theirs; the rest wait in "Other".

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from engine.cli_progress import BarProgress
+from engine.cli.progress_bar import BarProgress
 
 if TYPE_CHECKING:
     from engine.library import Library

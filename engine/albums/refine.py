@@ -7,7 +7,7 @@ to them learns them by heart as exceptions); instead each move carries over to t
 with the moved ones that look more like them than like the rest of their album (`follow_corrections`), so
 the head learns the correction as a region of CLIP space, and the pairs refine its boundary. This is what
 "generalising the user's corrections to similar photos" means (tests/engine/test_refine.py). The labels
-then go through the same reconcile-and-commit path as a re-cluster (engine.recluster.commit_clustering):
+then go through the same reconcile-and-commit path as a re-cluster (engine.albums.recluster.commit_clustering):
 user decisions (names, merges, moves, pins) are never overridden, and everything is written in one
 transaction.
 """
@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from engine.albums.recluster import Naming, ReclusterSummary, commit_clustering, library_features, live_placements
 from engine.catalog import Catalog
 from engine.errors import InvalidInputError
 from engine.progress import ProgressReporter, check_cancelled, ensure_progress
-from engine.recluster import Naming, ReclusterSummary, commit_clustering, library_features, live_placements
 
 # Must-link pairs drawn per album: a chain through the user's photos plus as many random pairs, capped, so
 # a merged album of 10k photos gives 20k pairs, not 50M.
@@ -39,7 +39,7 @@ OTHER_ALBUMS = 4
 OTHER_ALBUM_PARTNERS = 2
 # A photo in Other joins an album only when it is as close (cosine, CLIP space) to the centre of its refined
 # cluster's album photos as all but the 5 % farthest of those are: the rule new photos follow
-# (engine.assign_new). The head's own probabilities are ~1 on the photos it was trained on, so no use here.
+# (engine.albums.new_photos). The head's own probabilities are ~1 on the photos it was trained on, so no use here.
 CONFIDENCE_QUANTILE = 0.05
 # Journal actions whose undo record tells where a photo was before the user moved it.
 _MOVING_ACTIONS = ("move", "remove", "split")
@@ -193,8 +193,8 @@ def _finetuned(
     New photos arrive later as stored CLIP features, not tokens, so the stored model is a head trained on
     those features to reproduce the fine-tuned labels.
     """
-    from engine.clip_finetune import VisualTail, batch_size_for, cache_tokens, thumbnail_pixels
     from engine.cluster.dac import DACRefiner
+    from engine.embed.finetune import VisualTail, batch_size_for, cache_tokens, thumbnail_pixels
 
     if embedder is None or thumbnail_dir is None:
         raise InvalidInputError("fine-tuning needs the CLIP model and the thumbnails: use Library.refine")

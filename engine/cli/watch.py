@@ -13,7 +13,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from engine.cli_common import Handler
+from engine.cli.common import Handler
 from engine.errors import Cancelled, InvalidInputError
 from engine.paths import display
 from engine.progress import NullProgress
@@ -21,7 +21,7 @@ from engine.progress import NullProgress
 if TYPE_CHECKING:
     from engine.library import Library
 
-log = logging.getLogger("engine.watch")
+log = logging.getLogger("engine.watch.watcher")
 
 
 def add_commands(commands: argparse._SubParsersAction) -> dict[str, Handler]:
@@ -92,7 +92,7 @@ def _log_to_stdout() -> Iterator[None]:
 
 
 def _cmd_watch(library: Library, args: argparse.Namespace) -> int:
-    from engine.watch_apply import apply_batch
+    from engine.watch.apply import apply_batch
 
     if args.quiet_seconds < 0 or args.poll_seconds <= 0:
         raise InvalidInputError("--quiet-seconds must be at least 0 and --poll-seconds more than 0")

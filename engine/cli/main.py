@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine import __version__
-from engine.cli_common import Handler, print_json, run_with_bar
+from engine.cli.common import Handler, print_json, run_with_bar
 from engine.errors import Cancelled, InvalidInputError, PhotoAtlasError
 from engine.paths import display
 
 if TYPE_CHECKING:  # the library (and its heavy imports) loads only when a command runs
-    from engine.clustering import ClusterInfo
+    from engine.albums.clusters import ClusterInfo
     from engine.library import Library
 
 EXIT_ERROR = 1
@@ -79,7 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     skipped = commands.add_parser("skipped", help="list files that were not cataloged, with the reason")
     skipped.add_argument("--json", action="store_true", help="print a JSON array")
 
-    from engine import cli_albums, cli_model, cli_naming, cli_refine, cli_watch
+    from engine.cli import albums as cli_albums
+    from engine.cli import model as cli_model
+    from engine.cli import naming as cli_naming
+    from engine.cli import refine as cli_refine
+    from engine.cli import watch as cli_watch
 
     COMMANDS.update(cli_naming.add_commands(commands))
     COMMANDS.update(cli_albums.add_commands(commands))
@@ -183,7 +187,7 @@ def _cmd_status(library: Library, args: argparse.Namespace) -> int:
 
 
 def _cmd_skipped(library: Library, args: argparse.Namespace) -> int:
-    from engine.skip_reasons import Skip
+    from engine.media.skip_reasons import Skip
 
     rows = library.catalog.skipped()
     if args.json:

@@ -265,8 +265,8 @@ def _unique(terms: Iterable[str]) -> list[str]:
 
 
 def resources_dir() -> Path:
-    """The repository's resources/ folder (engine/../resources)."""
-    return Path(__file__).resolve().parent.parent / "resources"
+    """The repository's resources/ folder (beside the engine package)."""
+    return Path(__file__).resolve().parents[2] / "resources"
 
 
 @functools.lru_cache(maxsize=1)

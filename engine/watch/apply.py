@@ -1,6 +1,6 @@
 """Applying a watcher's batch to the library: the step that writes, run on the caller's catalog writer.
 
-The watcher (`engine.watch`) only collects paths; this is where they are cataloged through the same
+The watcher (`engine.watch.watcher`) only collects paths; this is where they are cataloged through the same
 Indexer as `photoatlas index` (a moved file is recognised by content and keeps its identity and albums; a
 deleted one leaves its albums but its placement is kept for when it comes back; an edited one is embedded
 again and re-assigned unless the user placed it), then new photos join their best album at once.
@@ -12,13 +12,13 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from engine.indexing import IndexSummary
+from engine.index.indexer import IndexSummary
 from engine.progress import ProgressReporter
 
 if TYPE_CHECKING:
-    from engine.assign_new import AssignSummary
+    from engine.albums.new_photos import AssignSummary
     from engine.library import Library
-    from engine.watch import ChangeBatch
+    from engine.watch.watcher import ChangeBatch
 
 _TITLES = {"changes": "changes", "startup": "startup check", "root-back": "folder back"}
 

@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.albums import AlbumStore
+from engine.albums.store import AlbumStore
 from engine.errors import InvalidInputError
 from engine.paths import display, from_db
 

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from engine.catalog import PhotoMeta
-from engine.skip_reasons import Skip
+from engine.media.skip_reasons import Skip
 
 # PhotoAtlas applies its own limit to the pixels actually decoded (after draft), which lets a huge JPEG
 # panorama through at reduced scale while still refusing a PNG bomb; Pillow's header check would

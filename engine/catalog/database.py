@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import CatalogError
-from engine.migrations import MIGRATIONS, SCHEMA_VERSION
+from engine.catalog.migrations import MIGRATIONS, SCHEMA_VERSION
 
 CATALOG_FILE = "catalog.sqlite"
 

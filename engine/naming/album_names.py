@@ -12,11 +12,11 @@ from datetime import datetime
 import numpy as np
 
 from engine.catalog import Catalog
-from engine.embedder import Embedder
-from engine.naming import ClusterName, name_clusters
+from engine.embed.embedder import Embedder
+from engine.naming.names import ClusterName, name_clusters
+from engine.naming.text_features import ensemble_features
+from engine.naming.vocabulary import Vocabulary
 from engine.progress import ProgressReporter, check_cancelled, ensure_progress
-from engine.text_features import ensemble_features
-from engine.vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)

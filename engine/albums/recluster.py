@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.albums.clusters import serialise_estimator, stored_estimator
+from engine.albums.reconcile import AlbumState, ReconcilePlan, plan_reconcile
 from engine.catalog import Catalog
-from engine.clustering import serialise_estimator, stored_estimator
 from engine.errors import InvalidInputError
-from engine.labeling import album_names, write_album_names
+from engine.naming.album_names import album_names, write_album_names
 from engine.progress import ProgressReporter, check_cancelled, ensure_progress
-from engine.reconcile import AlbumState, ReconcilePlan, plan_reconcile
 
 if TYPE_CHECKING:
     from engine.cluster import CPPClusterer
@@ -96,7 +96,7 @@ def recluster(
     naming: Naming | None,
     progress: ProgressReporter | None = None,
 ) -> ReclusterSummary:
-    """Cluster the embedded photos and reconcile the albums with the result (see engine.reconcile)."""
+    """Cluster the embedded photos and reconcile the albums with the result (see engine.albums.reconcile)."""
     from engine.cluster import CPPClusterer
 
     started = time.monotonic()

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from engine.catalog import Catalog
-from engine.embedder import Embedder
+from engine.embed.embedder import Embedder
 from engine.progress import ProgressReporter, check_cancelled, ensure_progress
 
 # Prompts per text-tower call: large enough to keep the tower busy, small enough that a cancel or a

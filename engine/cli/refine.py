@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from engine.cli_common import Handler, print_json, run_with_bar
-from engine.cli_progress import BarProgress
+from engine.cli.common import Handler, print_json, run_with_bar
+from engine.cli.progress_bar import BarProgress
 from engine.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    from engine.albums.refine import RefineSummary
     from engine.library import Library
-    from engine.refine import RefineSummary
 
 
 def add_commands(commands: argparse._SubParsersAction) -> dict[str, Handler]:

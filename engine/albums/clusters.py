@@ -41,8 +41,8 @@ class ClusterInfo:
         """The name with its date span, e.g. "Beach · Jul 2023"; None when unnamed."""
         if self.name is None:
             return None
-        from engine.labeling import parse_time
-        from engine.naming import format_date_span
+        from engine.naming.album_names import parse_time
+        from engine.naming.names import format_date_span
 
         span = format_date_span(parse_time(self.date_from), parse_time(self.date_to))
         return f"{self.name} · {span}" if span else self.name

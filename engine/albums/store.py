@@ -45,8 +45,8 @@ class Album:
     @property
     def title(self) -> str:
         """The name with its date span ("Beach · Jul 2023"); the user's own name is shown as given."""
-        from engine.labeling import parse_time
-        from engine.naming import format_date_span
+        from engine.naming.album_names import parse_time
+        from engine.naming.names import format_date_span
 
         span = format_date_span(parse_time(self.date_from), parse_time(self.date_to))
         return f"{self.name} · {span}" if span and not self.user_named else self.name

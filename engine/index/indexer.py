@@ -22,15 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.catalog import Catalog, FileState
-from engine.decode import DecodedPhoto, DecodeOptions, DecodeResult, SkippedFile, decode_file
-from engine.embedder import Embedder
+from engine.embed.embedder import Embedder
 from engine.errors import Cancelled
+from engine.media.decode import DecodedPhoto, DecodeOptions, DecodeResult, SkippedFile, decode_file
+from engine.media.scan import SYSTEM_FOLDERS, ListedFile, RootListing, is_image_name, list_root
+from engine.media.skip_reasons import REASONS, Skip
+from engine.media.thumbnails import ThumbnailCache
 from engine.paths import display, to_db
 from engine.progress import NullProgress, ProgressReporter
-from engine.scan import SYSTEM_FOLDERS, ListedFile, RootListing, is_image_name, list_root
 from engine.settings import LibrarySettings
-from engine.skip_reasons import REASONS, Skip
-from engine.thumbnails import ThumbnailCache
 
 # Commit at least this often when no embedding batch forces it, so progress survives a kill.
 COMMIT_EVERY_S = 2.0

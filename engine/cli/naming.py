@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.cli_common import Handler, print_json, run_with_bar
+from engine.cli.common import Handler, print_json, run_with_bar
 from engine.errors import InvalidInputError
 from engine.paths import display
 
@@ -47,7 +47,7 @@ def _cmd_name(library: Library, args: argparse.Namespace) -> int:
 
 
 def _cmd_search(library: Library, args: argparse.Namespace) -> int:
-    from engine.cli_progress import BarProgress
+    from engine.cli.progress_bar import BarProgress
 
     if args.limit < 1:
         raise InvalidInputError("--limit must be at least 1")
