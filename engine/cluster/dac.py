@@ -13,9 +13,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.utils import Tags, TransformerTags
 
-from engine.cluster.estimator import resolve_device, validate_features
-from engine.errors import InvalidInputError, NotFittedError
+from engine.cluster.estimator import (
+    EstimatorNotFittedError,
+    as_float32,
+    check_n_features,
+    resolve_device,
+    validate_features,
+)
+from engine.errors import InvalidInputError
 from engine.progress import ProgressReporter, check_cancelled, ensure_progress
 
 # Rows per forward pass at read-out: 100k photos never need one huge activation.
@@ -89,7 +97,7 @@ def _head(in_dim: int, hidden_dim: int, k: int) -> Any:
     return nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, k))
 
 
-class DACRefiner:
+class DACRefiner(ClusterMixin, BaseEstimator):
     """Refine a clustering of features (e.g. CLIP embeddings) with DAC, optionally under user constraints.
 
     Args:
@@ -113,6 +121,10 @@ class DACRefiner:
         n_clusters_: the k used.
         history_: one `EpochRecord` per curriculum epoch.
         constraint_agreement_: (before, after) share of the user's pairs satisfied by init and final labels.
+        n_features_in_: D, the width of X; None with an encoder (X is then the encoder's input).
+
+    A scikit-learn clusterer (`get_params`, `set_params`, `clone`, `fit_predict`); `transform` gives the label
+    features. Unlike other clusterers it reads y: `fit(X, y)` refines the clustering y (see `fit`).
     """
 
     def __init__(
@@ -148,16 +160,19 @@ class DACRefiner:
     def fit(
         self,
         X: Any,
-        init_labels: Any = None,
+        y: Any = None,
         must_link: Any = None,
         cannot_link: Any = None,
         progress: ProgressReporter | None = None,
+        *,
+        init_labels: Any = None,
     ) -> DACRefiner:
-        """Warm-start on `init_labels` (k-means when None), then run the DAC curriculum.
+        """Warm-start on the current clustering (k-means when None), then run the DAC curriculum.
 
         Args:
             X: (n, D) features (or the encoder's input when an encoder is set).
-            init_labels: (n,) current cluster of every row, −1 for rows in none (they get no warm start).
+            y, init_labels: (n,) current cluster of every row, −1 for rows in none (they get no warm start);
+                the same argument under two names: `y` second, where scikit-learn passes it.
             must_link, cannot_link: (m, 2) integer arrays of row indices: pairs the user put together / apart.
             progress: progress and cancellation (a phase per stage, a unit per epoch).
 
@@ -170,9 +185,11 @@ class DACRefiner:
         from engine.cluster.dac_pairs import ThresholdSchedule
 
         progress = ensure_progress(progress)
+        if y is not None and init_labels is not None:
+            raise InvalidInputError("give the current clustering once: as y or as init_labels")
         x = self._validate_x(X)
         n = x.shape[0]
-        init = self._validate_init(init_labels, n)
+        init = self._validate_init(init_labels if y is None else y, n)
         k = self._resolve_k(init, n)
         ml = _as_pairs(must_link, n, "must_link")
         cl = _as_pairs(cannot_link, n, "cannot_link")
@@ -210,10 +227,7 @@ class DACRefiner:
     def _validate_x(self, X: Any) -> np.ndarray:
         if self.encoder is None:
             return validate_features(X)
-        try:
-            arr = np.ascontiguousarray(np.asarray(X, dtype=np.float32))
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"X must be a numeric array: {exc}") from exc
+        arr = np.ascontiguousarray(as_float32(X))
         if arr.ndim < 2 or arr.shape[0] == 0 or not np.isfinite(arr).all():
             raise InvalidInputError(f"X must be a non-empty finite array of rows, got shape {arr.shape}")
         return arr
@@ -433,15 +447,14 @@ class DACRefiner:
     # ------------------------------------------------------------------------------ new samples
     def _require_fitted(self) -> None:
         if not hasattr(self, "labels_"):
-            raise NotFittedError("DACRefiner is not fitted yet: call fit(X) first")
+            raise EstimatorNotFittedError("DACRefiner is not fitted yet: call fit(X) first")
 
     def _input(self, X: Any) -> Any:
         import torch
 
         self._require_fitted()
         x = self._validate_x(X)
-        if self.n_features_in_ is not None and x.shape[1] != self.n_features_in_:
-            raise InvalidInputError(f"X has {x.shape[1]} features, the model was fitted on {self.n_features_in_}")
+        check_n_features(x, self)
         # The head's own device: a refiner fitted on a GPU and loaded on a CPU-only machine still predicts.
         return torch.from_numpy(x).to(next(self.head_.parameters()).device)
 
@@ -465,7 +478,36 @@ class DACRefiner:
         return self._train_confidence.copy()
 
     def fit_predict(
-        self, X: Any, init_labels: Any = None, must_link: Any = None, cannot_link: Any = None
+        self,
+        X: Any,
+        y: Any = None,
+        must_link: Any = None,
+        cannot_link: Any = None,
+        progress: ProgressReporter | None = None,
+        *,
+        init_labels: Any = None,
     ) -> np.ndarray:
         """`fit(...)` then `labels_`."""
-        return self.fit(X, init_labels, must_link, cannot_link).labels_.copy()
+        return self.fit(X, y, must_link, cannot_link, progress, init_labels=init_labels).labels_.copy()
+
+    def fit_transform(
+        self,
+        X: Any,
+        y: Any = None,
+        must_link: Any = None,
+        cannot_link: Any = None,
+        progress: ProgressReporter | None = None,
+        *,
+        init_labels: Any = None,
+    ) -> np.ndarray:
+        """`fit(...)` then `transform(X)`."""
+        return self.fit(X, y, must_link, cannot_link, progress, init_labels=init_labels).transform(X)
+
+    # ------------------------------------------------------------------------------ scikit-learn
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        # transform gives the label features, always float32 (whatever the input's dtype).
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float32"])
+        # A fixed random_state reproduces a fit on the CPU; GPU kernels (atomics in backward) need not.
+        tags.non_deterministic = resolve_device(self.device) != "cpu"
+        return tags

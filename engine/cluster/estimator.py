@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+from sklearn.utils import Tags, TransformerTags
 
 from engine.cluster.assign import SubspaceAssigner
 from engine.cluster.choose_k import KCurve, coding_length_curve, k_grid, partition_for_k
@@ -13,6 +17,14 @@ from engine.cluster.coding_rate import EPS2
 from engine.cluster.spectral import SpectralEmbedding, spectral_embedding, symmetric_affinity
 from engine.errors import InvalidInputError, NotFittedError
 from engine.progress import ProgressReporter, check_cancelled, ensure_progress
+
+
+class EstimatorNotFittedError(NotFittedError, SklearnNotFittedError):
+    """`NotFittedError` that scikit-learn also recognises (its `check_is_fitted` and common checks)."""
+
+
+class InvalidInputTypeError(InvalidInputError, TypeError):
+    """Input of a type that is no numeric array at all: an `InvalidInputError` and, as numpy says, a `TypeError`."""
 
 
 def resolve_device(device: str) -> str:
@@ -28,19 +40,54 @@ def resolve_device(device: str) -> str:
     return "cpu"
 
 
+def as_float32(x: Any, name: str = "X") -> np.ndarray:
+    """x as a float32 array of any shape, or `InvalidInputError` for data no float array can hold.
+
+    The messages carry the phrases scikit-learn's checks look for ("sparse", "Complex data not supported").
+    """
+    if sparse.issparse(x):
+        raise InvalidInputTypeError(f"{name} is a sparse matrix: sparse input is not supported, pass a dense array")
+    try:
+        arr = np.asarray(x)
+        if not np.iscomplexobj(arr):
+            arr = arr.astype(np.float32, copy=False)
+    except TypeError as exc:
+        raise InvalidInputTypeError(f"{name} must be a numeric array: {exc}") from exc
+    except ValueError as exc:
+        raise InvalidInputError(f"{name} must be a numeric array: {exc}") from exc
+    if np.iscomplexobj(arr):
+        # A cast to float would silently drop the imaginary part.
+        raise InvalidInputError(f"Complex data not supported in {name}")
+    if not arr.flags.writeable:
+        # torch.from_numpy warns on read-only memory (e.g. a memory-mapped file); a copy is cheap next to a fit.
+        arr = arr.copy()
+    return arr
+
+
 def validate_features(x: Any, name: str = "X") -> np.ndarray:
     """X as a C-contiguous float32 (n, D) array, or `InvalidInputError` saying what is wrong."""
-    try:
-        arr = np.asarray(x, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"{name} must be a numeric array: {exc}") from exc
+    arr = as_float32(x, name)
     if arr.ndim != 2:
-        raise InvalidInputError(f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}")
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise InvalidInputError(f"{name} is empty (shape {arr.shape})")
+        hint = ". Reshape your data: X.reshape(-1, 1) if it has one feature, X.reshape(1, -1) if it is one sample"
+        raise InvalidInputError(
+            f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}" + (hint if arr.ndim == 1 else "")
+        )
+    if arr.shape[0] == 0:
+        raise InvalidInputError(f"{name} is empty: 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required.")
+    if arr.shape[1] == 0:
+        raise InvalidInputError(f"{name} is empty: 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
     if not np.isfinite(arr).all():
         raise InvalidInputError(f"{name} contains NaN or infinite values")
     return np.ascontiguousarray(arr)
+
+
+def check_n_features(x: np.ndarray, estimator: Any) -> None:
+    """Refuse rows of another width than the fit's, in scikit-learn's words."""
+    expected = estimator.n_features_in_
+    if expected is not None and x.shape[1] != expected:
+        raise InvalidInputError(
+            f"X has {x.shape[1]} features, but {type(estimator).__name__} is expecting {expected} features as input"
+        )
 
 
 def count_distinct_rows(x: np.ndarray) -> int:
@@ -60,7 +107,7 @@ class _Readout:
     labels: np.ndarray  # labels of the training set
 
 
-class CPPClusterer:
+class CPPClusterer(ClusterMixin, BaseEstimator):
     """Cluster features (e.g. CLIP embeddings) with CPP: an MLC head, spectral read-out, coding-length k.
 
     Args:
@@ -83,6 +130,10 @@ class CPPClusterer:
         labels_: (n,) album labels 0…, largest album first; −1 for "Other".
         n_clusters_: the k used (given, or chosen).
         coding_lengths_: {k: L(k)} for every k tried, in nats, on the read-out sample.
+        n_features_in_: D, the width of X.
+
+    A scikit-learn clusterer (`get_params`, `set_params`, `clone`, `fit_predict`); `transform` gives the learned
+    features. `fit(X, y)` ignores y, as every scikit-learn clusterer does.
     """
 
     def __init__(
@@ -125,8 +176,8 @@ class CPPClusterer:
         self.subspace_rank = subspace_rank
 
     # ----------------------------------------------------------------------------------------- fit
-    def fit(self, X: Any, progress: ProgressReporter | None = None) -> CPPClusterer:
-        """Train the head on X (n, D), read out clusters and, if n_clusters is None, choose k.
+    def fit(self, X: Any, y: Any = None, progress: ProgressReporter | None = None) -> CPPClusterer:
+        """Train the head on X (n, D), read out clusters and, if n_clusters is None, choose k. y is ignored.
 
         Raises:
             InvalidInputError: bad X or parameters.
@@ -244,7 +295,7 @@ class CPPClusterer:
 
     def _require_fitted(self) -> None:
         if not hasattr(self, "labels_"):
-            raise NotFittedError("CPPClusterer is not fitted yet: call fit(X) first")
+            raise EstimatorNotFittedError("CPPClusterer is not fitted yet: call fit(X) first")
 
     def labels_for(self, k: int) -> np.ndarray:
         """Training-set labels for another number of albums, from the stored read-out (no retraining)."""
@@ -264,8 +315,7 @@ class CPPClusterer:
 
         self._require_fitted()
         x = validate_features(X)
-        if x.shape[1] != self.n_features_in_:
-            raise InvalidInputError(f"X has {x.shape[1]} features, the model was fitted on {self.n_features_in_}")
+        check_n_features(x, self)
         z, _ = encode(self.head_, torch.from_numpy(x).to(self.device_))
         return z.cpu().numpy().astype(np.float32, copy=False)
 
@@ -296,6 +346,19 @@ class CPPClusterer:
         self.n_clusters_ = int(k)
         return self.labels_.copy()
 
-    def fit_predict(self, X: Any, progress: ProgressReporter | None = None) -> np.ndarray:
+    def fit_predict(self, X: Any, y: Any = None, progress: ProgressReporter | None = None) -> np.ndarray:
         """`fit(X)` then `labels_`."""
-        return self.fit(X, progress).labels_.copy()
+        return self.fit(X, progress=progress).labels_.copy()
+
+    def fit_transform(self, X: Any, y: Any = None, progress: ProgressReporter | None = None) -> np.ndarray:
+        """`fit(X)` then `transform(X)`."""
+        return self.fit(X, progress=progress).transform(X)
+
+    # ------------------------------------------------------------------------------ scikit-learn
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        # transform gives the learned features, always float32 (whatever the input's dtype).
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float32"])
+        # A fixed random_state reproduces a fit on the CPU; GPU kernels (atomics in backward) need not.
+        tags.non_deterministic = resolve_device(self.device) != "cpu"
+        return tags
