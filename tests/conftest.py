@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
+# Qt without a display, so that a bare `pytest` (an editor's test runner) works like `make test`. Set before any
+# test module imports Qt: the platform is read when pytest-qt's fixture creates the QApplication.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 TINY_MODEL = "photoatlas-tiny"
 TINY_CONFIG = {
     "embed_dim": 32,

@@ -27,6 +27,7 @@ def run(capsys, library, *argv: str) -> tuple[int, str]:
     return code, capsys.readouterr().out
 
 
+@pytest.mark.slow  # indexes 24 photos with the tiny CLIP, fits the real CPPClusterer
 def test_cluster_then_clusters_json_covers_every_photo_once(indexed, capsys) -> None:
     code, out = run(capsys, indexed, "cluster", "--k", "2", "--no-progress")
     assert code == 0 and "2 clusters" in out
@@ -45,6 +46,7 @@ def test_cluster_then_clusters_json_covers_every_photo_once(indexed, capsys) -> 
     assert None not in ids[:-1], '"Other" (id null) comes last, once at most'
 
 
+@pytest.mark.slow  # indexes 24 photos with the tiny CLIP, fits the real CPPClusterer
 def test_failed_clustering_keeps_the_previous_one(indexed, monkeypatch) -> None:
     indexed.cluster(k=2)
     before = indexed.clusters()
@@ -59,6 +61,7 @@ def test_failed_clustering_keeps_the_previous_one(indexed, monkeypatch) -> None:
     assert indexed.clusters() == before
 
 
+@pytest.mark.slow  # indexes 24 photos with the tiny CLIP, fits the real CPPClusterer
 def test_deleted_photo_leaves_its_cluster(indexed, tmp_path: Path) -> None:
     indexed.cluster(k=2)
     (tmp_path / "photos" / "p03.jpg").unlink()
@@ -66,6 +69,7 @@ def test_deleted_photo_leaves_its_cluster(indexed, tmp_path: Path) -> None:
     assert sum(c.size for c in indexed.clusters()) == 23
 
 
+@pytest.mark.slow  # indexes 24 photos with the tiny CLIP, fits the real CPPClusterer
 def test_clustering_needs_embeddings_and_a_sane_k(library, indexed) -> None:
     with pytest.raises(InvalidInputError, match="cannot make 99 albums"):
         indexed.cluster(k=99)

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import model_options
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,6 +22,7 @@ def photoatlas(*args: str, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "engine", *args], env=env, cwd=ROOT, **kwargs)
 
 
+@pytest.mark.slow  # indexes 120 photos in a CLI process, kills it, then indexes again
 def test_kill_during_index_then_resume(tmp_path: Path, tiny_model, make_photo) -> None:
     photos = tmp_path / "photos"
     for i in range(120):

@@ -43,6 +43,7 @@ def catalog_paths(library: Path) -> set[str]:
         return set()
 
 
+@pytest.mark.slow  # a `photoatlas watch` process waits for the real observer
 def test_watch_files_new_photos_and_stops_on_ctrl_c(tmp_path: Path, tiny_model, make_photo, capsys) -> None:
     photos, library = tmp_path / "photos", tmp_path / "lib"
     for i in range(4):

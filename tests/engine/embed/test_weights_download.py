@@ -103,7 +103,8 @@ class FakeHub:
 @pytest.fixture
 def hub() -> Iterator[FakeHub]:
     fake = FakeHub()
-    thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits for one, and the default (0.5 s) would end every test with it.
+    thread = threading.Thread(target=fake.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield fake
     fake.server.shutdown()

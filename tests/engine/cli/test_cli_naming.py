@@ -24,6 +24,7 @@ def run(capsys, library, *argv: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
+@pytest.mark.slow  # the whole built-in vocabulary through the tiny CLIP, and a real clustering
 def test_vocab_edits_round_trip_and_rename_automatic_names(indexed, tmp_path: Path, capsys) -> None:
     code, out, _ = run(capsys, indexed, "vocab", "list", "--json")
     builtin = json.loads(out)

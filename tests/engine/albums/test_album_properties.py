@@ -9,10 +9,12 @@ The helpers here are shared with the other album tests.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -38,7 +40,7 @@ class FakeClusterer:
     """k-means on unit vectors with the attributes and methods `CPPClusterer` offers the engine.
 
     Fits every k of a small grid (or the requested one) so that "more / fewer albums" can switch k without
-    refitting, like the real estimator; picklable (only numpy arrays), so `torch.save` stores it.
+    refitting, like the real estimator; stored as arrays and JSON by `use_fake_clusterer`.
     """
 
     def __init__(self, n_clusters: int | None = None, random_state: int | None = 0, device: str = "cpu", **_: object):
@@ -100,8 +102,57 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 
 def use_fake_clusterer(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the re-cluster flow (which imports `engine.cluster.CPPClusterer` when it runs) use FakeClusterer."""
+    """Make the re-cluster flow (which imports `engine.cluster.CPPClusterer` when it runs) use FakeClusterer,
+    stored in the catalog as arrays and JSON like the real estimators."""
+    import engine.cluster.persist as persist
+
     monkeypatch.setattr(engine.cluster, "CPPClusterer", FakeClusterer)
+    monkeypatch.setattr(persist, "dump_estimator", _fake_dump(persist.dump_estimator))
+    monkeypatch.setattr(persist, "load_estimator", _fake_load(persist.load_estimator))
+
+
+def _fake_dump(real: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def dump(estimator: Any) -> Any:
+        if not isinstance(estimator, FakeClusterer):
+            return real(estimator)
+        from safetensors.numpy import save
+
+        from engine.cluster.persist import StoredEstimator
+
+        arrays = {"x": estimator._x, "labels": estimator.labels_}
+        for k in estimator._centres:
+            arrays[f"centres.{k}"] = estimator._centres[k]
+            arrays[f"labels.{k}"] = estimator._labels[k]
+        description = {
+            "class": "FakeClusterer",
+            "params": [estimator.n_clusters, estimator.random_state],
+            "n_clusters_": int(estimator.n_clusters_),
+            "coding_lengths": {str(k): v for k, v in estimator.coding_lengths_.items()},
+            "ks": [int(k) for k in estimator._centres],
+        }
+        return StoredEstimator(save({k: np.ascontiguousarray(v) for k, v in arrays.items()}), json.dumps(description))
+
+    return dump
+
+
+def _fake_load(real: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def load(stored: Any) -> Any:
+        description = json.loads(stored.description)
+        if description.get("class") != "FakeClusterer":
+            return real(stored)
+        from safetensors.numpy import load as load_arrays
+
+        arrays = load_arrays(stored.tensors)
+        fake = FakeClusterer(*description["params"])
+        fake._x = arrays["x"]
+        fake._centres = {k: arrays[f"centres.{k}"] for k in description["ks"]}
+        fake._labels = {k: arrays[f"labels.{k}"] for k in description["ks"]}
+        fake.coding_lengths_ = {int(k): v for k, v in description["coding_lengths"].items()}
+        fake.n_clusters_ = description["n_clusters_"]
+        fake.labels_ = arrays["labels"]
+        return fake
+
+    return load
 
 
 # -- catalogs of fake photos ----------------------------------------------------------------------
@@ -407,6 +458,7 @@ def test_random_sessions_keep_every_user_decision(library, monkeypatch, seed: in
     assert session.reclusters >= 2
 
 
+@pytest.mark.slow  # five re-clusters with the real CPPClusterer
 def test_user_decisions_survive_the_real_clusterer(library) -> None:
     photos = fake_photos(library, seed=11, blobs=3)
     photos.add([i % 3 for i in range(45)])

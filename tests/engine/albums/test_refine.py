@@ -13,8 +13,8 @@ from engine.cli.main import main
 from engine.errors import Cancelled, InvalidInputError
 from engine.library import Library
 from engine.progress import RecordingProgress
-from tests.engine.test_album_properties import FakePhotos, album_of, fake_photos, use_fake_clusterer
-from tests.engine.test_recluster_crash import state
+from tests.engine.albums.test_album_properties import FakePhotos, album_of, fake_photos, use_fake_clusterer
+from tests.engine.albums.test_recluster_crash import state
 
 FAST = {"epochs": 8}
 
@@ -195,7 +195,7 @@ def test_outliers_in_other_stay_there(library, monkeypatch) -> None:
 def test_a_correction_carries_over_to_the_look_alikes_the_user_did_not_touch(merged_blobs, taken: int) -> None:
     """The machine merged blob 2 into blob 1's album; the user takes a few blob-2 photos out into "Snow".
     Refining moves the other blob-2 photos there too, and leaves every other photo where it was."""
-    library, photos, blob2 = merged_blobs
+    library, _photos, blob2 = merged_blobs
     snow = library.albums.split(blob2[:taken], "Snow")
     before = album_of(library.albums.albums())
     summary = library.refine(**FAST)
@@ -208,6 +208,7 @@ def test_a_correction_carries_over_to_the_look_alikes_the_user_did_not_touch(mer
     assert summary.changed == followed
 
 
+@pytest.mark.slow  # indexes, re-clusters, then fine-tunes a block of the tiny CLIP
 def test_fine_tuning_the_last_clip_block(tmp_path, tiny_model, make_photo) -> None:
     """The GPU option, run on CPU with the tiny ViT: tokens cached once, the last block trained with the head
     on the photos' thumbnails, the loaded model left as it was, new photos still assigned."""

@@ -8,7 +8,7 @@ import pytest
 
 from engine.albums.store import Album, AlbumStore
 from engine.errors import InvalidInputError
-from tests.engine.test_album_properties import FakePhotos, fake_photos, use_fake_clusterer
+from tests.engine.albums.test_album_properties import FakePhotos, fake_photos, use_fake_clusterer
 
 
 @pytest.fixture

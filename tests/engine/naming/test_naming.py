@@ -226,6 +226,7 @@ def test_bad_inputs_raise_clear_errors() -> None:
         name_clusters(x, labels, text, names, times, min_confidence=1.5)
 
 
+@pytest.mark.slow  # 20 000 photos against 3 000 names
 def test_a_large_library_and_vocabulary_run_in_blocks() -> None:
     rng = np.random.default_rng(0)
     n, m = 20000, 3000

@@ -26,7 +26,7 @@ from engine.paths import display
 from engine.watch.apply import WatchReport, apply_batch
 from engine.watch.fs import network_fs_type
 from engine.watch.watcher import ChangeBatch, LibraryWatcher
-from tests.engine.test_album_properties import VOCABULARY, album_of, use_fake_clusterer
+from tests.engine.albums.test_album_properties import VOCABULARY, album_of, use_fake_clusterer
 
 COLOURS = [(220, 30, 30), (30, 200, 40), (30, 40, 220)]
 DEADLINE_S = 20.0
@@ -111,6 +111,7 @@ def session(clustered):
     s.stop()
 
 
+@pytest.mark.slow  # waits for the real observer's batches
 def test_burst_rename_move_and_delete(clustered, session: Session, tmp_path: Path) -> None:
     library, root, embedded = clustered
     assert session.reports[0].summary.added == 0 and embedded["images"] == 12, "start: nothing to do"
@@ -170,6 +171,7 @@ def test_burst_rename_move_and_delete(clustered, session: Session, tmp_path: Pat
     assert count == embedded["images"] == 20
 
 
+@pytest.mark.slow  # writes a photo over 2 s, then waits out the 1.5 s settle time
 def test_a_file_is_read_only_once_it_has_stopped_growing(clustered, tmp_path: Path) -> None:
     library, root, embedded = clustered
     # Each pause is longer than the quiet period, shorter than the time a file must stay unchanged.
@@ -194,6 +196,7 @@ def test_a_file_is_read_only_once_it_has_stopped_growing(clustered, tmp_path: Pa
         s.stop()
 
 
+@pytest.mark.slow  # waits for the real observer's batches
 def test_the_same_content_coming_back_finds_its_album(clustered, session: Session, tmp_path: Path) -> None:
     _, root, _ = clustered
     before = session.by_name()["img004.jpg"]
@@ -239,6 +242,7 @@ def test_edited_photo_is_embedded_again_and_reassigned_unless_the_user_placed_it
     ).fetchone() == ("user",)
 
 
+@pytest.mark.slow  # waits for the real observer's batches
 def test_an_unmounted_root_keeps_its_photos_and_is_rescanned_when_back(clustered, tmp_path: Path, caplog) -> None:
     library, root, embedded = clustered
     caplog.set_level(logging.INFO, logger="engine.watch.watcher")

@@ -15,7 +15,7 @@ import engine.naming.album_names
 from engine.errors import Cancelled
 from engine.library import Library
 from engine.progress import NullProgress
-from tests.engine.test_album_properties import FakeClusterer, fake_photos, use_fake_clusterer
+from tests.engine.albums.test_album_properties import FakeClusterer, fake_photos, use_fake_clusterer
 
 TABLES = ("albums", "album_members", "album_actions", "clusterings", "cluster_members", "cluster_albums")
 

@@ -10,7 +10,7 @@ import pytest
 from engine.albums.new_photos import SUGGEST_OTHER_SHARE
 from engine.catalog import PhotoMeta
 from engine.naming.vocabulary import VocabularyChoice
-from tests.engine.test_album_properties import (
+from tests.engine.albums.test_album_properties import (
     VOCABULARY,
     FakePhotos,
     album_of,

@@ -10,7 +10,7 @@ import pytest
 from engine.errors import InvalidInputError
 from engine.paths import from_db
 from tests.conftest import snapshot_tree
-from tests.engine.test_album_properties import FakePhotos, fake_photos, use_fake_clusterer
+from tests.engine.albums.test_album_properties import FakePhotos, fake_photos, use_fake_clusterer
 
 
 @pytest.fixture
