@@ -8,7 +8,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 import engine
-from engine.naming.vocabulary import resources_dir
+from engine import resources_dir
 
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 

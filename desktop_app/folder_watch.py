@@ -19,7 +19,7 @@ from desktop_app.qt_compat import emit
 from engine.errors import PhotoAtlasError
 
 if TYPE_CHECKING:
-    from engine.watch.watcher import ChangeBatch, LibraryWatcher
+    from engine import ChangeBatch, LibraryWatcher
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from engine.cli.main import build_parser
-from engine.cli.main import main as cli_main
+from engine import cli_main, cli_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    parsed, _ = build_parser().parse_known_args(args)
+    parsed, _ = cli_parser().parse_known_args(args)
     if parsed.command is not None or any(a in ("-h", "--help", "--version") for a in args):
         return cli_main(args)
     try:

@@ -257,6 +257,7 @@ class MainWindow(QMainWindow):
             self.service.thumbnail_directory,
             self.settings,
             self,
+            describe_device=self.service.describe_device,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.addFolderRequested.connect(self.add_folder)

@@ -1,16 +1,22 @@
 """Whether the library's CLIP weights are on this computer, found on a pool thread.
 
-`weights_status` needs no network, but for a downloadable model it asks open_clip where the weights
-live, and importing open_clip costs torch's import: seconds the GUI thread must not wait.
+`Library.weights_status` needs no network, but for a downloadable model it asks open_clip where the
+weights live, and importing open_clip costs torch's import: seconds the GUI thread must not wait.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
 from desktop_app.qt_compat import emit
 from engine.errors import PhotoAtlasError
 from engine.settings import ModelSpec
+
+if TYPE_CHECKING:
+    from engine import WeightsStatus
 
 
 class ModelSignals(QObject):
@@ -19,17 +25,23 @@ class ModelSignals(QObject):
 
 
 class ModelCheck(QRunnable):
-    """Whether a model's weights are on this computer (no network; imports open_clip, hence a thread)."""
+    """Whether a model's weights are on this computer (no network; imports open_clip, hence a thread).
 
-    def __init__(self, spec: ModelSpec, signals: ModelSignals) -> None:
+    Args:
+        spec: the model.
+        weights_status: the engine's verb that finds where a model's weights stand (`Library.weights_status`).
+        signals: where the answer goes.
+    """
+
+    def __init__(
+        self, spec: ModelSpec, weights_status: Callable[[ModelSpec], WeightsStatus], signals: ModelSignals
+    ) -> None:
         super().__init__()
-        self.spec, self.signals = spec, signals
+        self.spec, self.weights_status, self.signals = spec, weights_status, signals
 
     def run(self) -> None:
-        from engine.embed.weights import weights_status
-
         try:
-            status = weights_status(self.spec)
+            status = self.weights_status(self.spec)
         except PhotoAtlasError as exc:
             emit(self.signals.missing, str(exc))
             return

@@ -15,7 +15,7 @@ from desktop_app.drag_data import ALBUMS_MIME, PHOTOS_MIME, albums_mime, photos_
 from desktop_app.qt_compat import emit
 from desktop_app.service import UNDATED, LibraryService
 from desktop_app.thumbnails import ThumbnailLoader, placeholder_pixmap
-from engine.albums.store import Album
+from engine import Album
 
 Index = QModelIndex | QPersistentModelIndex
 ROLE_PHOTO_ID = Qt.ItemDataRole.UserRole + 1

@@ -19,11 +19,8 @@ from desktop_app.folder_watch import FolderWatch
 from desktop_app.model_check import ModelCheck, ModelSignals
 from desktop_app.qt_compat import emit
 from desktop_app.worker import Job, LibraryTask, ProgressAdapter, TaskSignals
-from engine.albums.store import Album
-from engine.catalog import PhotoRow
+from engine import Album, Library, PhotoRow, display_path
 from engine.errors import InvalidInputError, ModelUnavailableError, PhotoAtlasError
-from engine.library import Library
-from engine.paths import display
 from engine.progress import ProgressReporter
 from engine.settings import LibrarySettings
 
@@ -150,10 +147,10 @@ class LibraryService(QObject):
     # -- queries ---------------------------------------------------------------------------------
 
     def has_photo_folders(self) -> bool:
-        return bool(self._library.catalog.roots())
+        return bool(self._library.roots())
 
     def photo_folders(self) -> list[str]:
-        return [display(raw) for _, raw in self._library.catalog.roots()]
+        return [display_path(root) for root in self._library.roots()]
 
     def albums(self) -> list[Album]:
         """Live albums, largest first, then "Other" (id None); cached until something changes."""
@@ -173,15 +170,14 @@ class LibraryService(QObject):
     def photo_path(self, photo_id: int) -> str:
         self._load_photos()
         raw = self._paths.get(photo_id)
-        return display(raw) if raw is not None else ""
+        return display_path(raw) if raw is not None else ""
 
     def thumbnail_file(self, photo_id: int) -> Path | None:
         """The cached thumbnail of a photo on disk, or None when it has none."""
         self._load_photos()
         assert self._hashes is not None
         hash_ = self._hashes.get(photo_id)
-        relpath = self._library.catalog.thumbnail_path(hash_) if hash_ else None
-        return self._library.thumbnails.directory / relpath if relpath else None
+        return self._library.thumbnail_file(hash_) if hash_ else None
 
     def photo_details(self, photo_id: int) -> PhotoDetails | None:
         """File, date, camera, size and album of a photo; None when it is no longer in the catalog."""
@@ -195,7 +191,7 @@ class LibraryService(QObject):
         title = album.title if album is not None and album.id is not None else "Other"
         return PhotoDetails(
             photo_id,
-            display(row.path),
+            display_path(row.path),
             row.taken_at,
             row.camera,
             row.width,
@@ -210,7 +206,7 @@ class LibraryService(QObject):
         assert self._ids is not None
         if folder not in self._folder_ids:  # cached until photos change: album actions reload the sidebar
             prefix = folder.rstrip(os.sep) + os.sep
-            self._folder_ids[folder] = [i for i in self._ids if display(self._paths[i]).startswith(prefix)]
+            self._folder_ids[folder] = [i for i in self._ids if display_path(self._paths[i]).startswith(prefix)]
         return self._folder_ids[folder]
 
     def photos_by_year(self) -> dict[str, list[int]]:
@@ -253,7 +249,17 @@ class LibraryService(QObject):
 
     @property
     def thumbnail_directory(self) -> Path:
-        return self._library.thumbnails.directory
+        return self._library.thumbnail_directory
+
+    @staticmethod
+    def describe_device(requested: str) -> str:
+        """ "In use: cuda", or why the requested device is not available; asks torch, so off the GUI thread."""
+        try:
+            return f"In use: {Library.device_in_use(requested)}"
+        except ModelUnavailableError as exc:
+            return f"Not available: {exc}"
+        except ImportError:
+            return "In use: unknown (PyTorch is not installed)"
 
     def apply_settings(self, settings: LibrarySettings) -> bool:
         """Save engine settings; long operations started afterwards use them. False while one runs."""
@@ -360,7 +366,7 @@ class LibraryService(QObject):
         """Watch the photo folders; new, edited, moved and deleted photos are brought in as they come.
 
         Args:
-            options: `engine.watch.watcher.LibraryWatcher` options (tests shorten the quiet period).
+            options: `engine.LibraryWatcher` options (tests shorten the quiet period).
         """
         if not self.has_photo_folders():
             return False
@@ -384,12 +390,10 @@ class LibraryService(QObject):
             return
 
         def job(library: Library, progress: ProgressReporter) -> object:
-            from engine.watch.apply import apply_batch
-
             try:
-                return apply_batch(library, batch, progress)
+                return library.apply_watch_batch(batch, progress)
             except ModelUnavailableError:  # the notice about the model is shown already; photos still come in
-                return apply_batch(library, batch, progress, embed=False)
+                return library.apply_watch_batch(batch, progress, embed=False)
 
         def reported(report: Any) -> None:
             if report.changed:
@@ -402,18 +406,17 @@ class LibraryService(QObject):
 
     def check_model(self) -> None:
         """Find out, off the GUI thread, whether the weights are here: `modelReady` or `modelMissing` follows."""
-        QThreadPool.globalInstance().start(ModelCheck(self._library.settings.model, self._model_signals))
+        check = ModelCheck(self._library.settings.model, self._library.weights_status, self._model_signals)
+        QThreadPool.globalInstance().start(check)
 
     def download_model(self) -> bool:
         """Download (or resume) the model's weights, then embed and group the photos already added."""
 
         def job(library: Library, progress: ProgressReporter) -> list[str]:
-            from engine.embed.weights import download_weights
-
-            path = download_weights(library.settings.model, progress=progress)
+            path = library.download_weights(progress=progress)
             emit(self.modelReady)
-            lines = [f"CLIP weights ready: {display(path)}"]
-            if library.catalog.roots():
+            lines = [f"CLIP weights ready: {display_path(path)}"]
+            if library.roots():
                 lines += library.index(progress=progress).lines() + first_albums(library, progress)
             return lines
 

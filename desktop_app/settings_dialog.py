@@ -1,8 +1,8 @@
 """Settings: photo folders, CLIP model and weights, device, DAC refinement, thumbnails.
 
 Engine settings are the library's own (saved as TOML by the engine); the in-memory thumbnail budget is
-the window's, kept in QSettings. The device in use is found on a pool thread, because asking torch
-about CUDA costs its import.
+the window's, kept in QSettings. The device in use is found through the service on a pool thread,
+because asking torch about CUDA costs its import.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.qt_compat import emit
+from desktop_app.service import LibraryService
 from engine.settings import DEFAULT_MODEL, DEFAULT_PRETRAINED, LibrarySettings, ModelSpec
 
 DEVICES = (("Automatic", "auto"), ("CPU", "cpu"), ("NVIDIA GPU (CUDA)", "cuda"), ("Apple GPU (MPS)", "mps"))
@@ -71,19 +72,6 @@ class _Probe(QRunnable):
         emit(self.signals.found, self.label, self.describe())
 
 
-def describe_device(requested: str) -> str:
-    """ "In use: cuda", or why the requested device is not available."""
-    from engine.embed.embedder import select_device
-    from engine.errors import ModelUnavailableError
-
-    try:
-        return f"In use: {select_device(requested)}"
-    except ModelUnavailableError as exc:
-        return f"Not available: {exc}"
-    except ImportError:
-        return "In use: unknown (PyTorch is not installed)"
-
-
 def memory_budget_mb(settings: QSettings) -> int:
     """The thumbnail memory budget the user chose, in MB."""
     try:
@@ -111,6 +99,7 @@ class SettingsDialog(QDialog):
         folders: the library's photo folders (shown; added through "Add folder…").
         thumbnail_dir: where the thumbnail cache lives.
         window_settings: the window's QSettings (thumbnail memory budget).
+        describe_device: the text for a requested device ("In use: cuda"); called on a pool thread.
     """
 
     addFolderRequested = Signal()
@@ -122,8 +111,10 @@ class SettingsDialog(QDialog):
         thumbnail_dir: Path,
         window_settings: QSettings,
         parent: QWidget | None = None,
+        describe_device: Callable[[str], str] = LibraryService.describe_device,
     ) -> None:
         super().__init__(parent)
+        self._describe_device = describe_device
         self.setObjectName("settingsDialog")
         self.setWindowTitle("PhotoAtlas settings")
         self._settings = settings
@@ -257,8 +248,8 @@ class SettingsDialog(QDialog):
 
     def probe_device(self) -> None:
         self.device_label.setText("In use: checking…")
-        requested = str(self.device.currentData())
-        self._probe("device_label", lambda: describe_device(requested))
+        requested, describe = str(self.device.currentData()), self._describe_device
+        self._probe("device_label", lambda: describe(requested))
 
     def _probe(self, label: str, describe: Callable[[], str]) -> None:
         QThreadPool.globalInstance().start(_Probe(label, describe, self._probe_signals))

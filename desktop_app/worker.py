@@ -18,8 +18,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, Signal
 
 from desktop_app.qt_compat import emit
+from engine import Library
 from engine.errors import Cancelled, PhotoAtlasError
-from engine.library import Library
 from engine.progress import ProgressReporter
 
 log = logging.getLogger(__name__)

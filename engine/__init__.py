@@ -1,12 +1,39 @@
 """PhotoAtlas engine: everything headless (catalog, scan, decode, embed, cluster, CLI).
 
-The public API is small: `Library` and its verbs, the settings, the errors and the progress protocol.
-Heavy modules (torch, open_clip, scikit-learn) load only when first needed, so that importing the
-engine, and with it opening the window, stays fast.
+The public API is small; the desktop app imports nothing else (plus `engine.errors`, `engine.settings`
+and `engine.progress`, whose names are re-exported here as well). Everything in the rooms below is internal.
+
+The facade:
+    Library: one library and every verb the window and the CLI need (index, watch, re-cluster, refine,
+        name, search, export, album actions through `Library.albums`, weights, device, roots, thumbnails,
+        skipped files, history).
+    LibrarySettings, ModelSpec: a library's settings (a frozen dataclass saved as TOML) and its CLIP model.
+    ProgressReporter, NullProgress: the progress and cancellation protocol of long verbs, and a silent one.
+    PhotoAtlasError and its kinds (Cancelled, CatalogError, InvalidInputError, ModelUnavailableError,
+        NotFittedError): the engine's one error hierarchy.
+
+Types the verbs return or take:
+    Album: one album as `Library.albums.albums()` lists it ("Other" has id None).
+    PhotoRow: one photo as `Library.photos()` lists it (path bytes, content hash, date, size, camera).
+    LibraryWatcher, ChangeBatch: what `Library.watcher()` returns, and the batches it hands over for
+        `Library.apply_watch_batch`.
+    WeightsStatus: where a model's weights stand on this computer (`Library.weights_status`).
+
+Helpers:
+    display_path: a path (str, Path or catalog bytes) as text for people.
+    resources_dir: the folder of PhotoAtlas's shipped resources (icons, vocabulary).
+    cli_main, cli_parser: the `photoatlas` command line and its argument parser.
+
+Estimators (scikit-learn conventions), for scripts and notebooks:
+    CPPClusterer, DACRefiner.
+
+Heavy modules (torch, open_clip, scikit-learn, watchdog) load only when first needed, so that importing
+the engine, and with it opening the window, stays fast.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import (
@@ -21,41 +48,71 @@ from engine.progress import NullProgress, ProgressReporter
 from engine.settings import LibrarySettings, ModelSpec
 
 if TYPE_CHECKING:
+    from engine.albums.store import Album
+    from engine.catalog import PhotoRow
+    from engine.cli.main import build_parser as cli_parser
+    from engine.cli.main import main as cli_main
     from engine.cluster import CPPClusterer
     from engine.cluster.dac import DACRefiner
+    from engine.embed.weights import WeightsStatus
     from engine.library import Library
+    from engine.naming.vocabulary import resources_dir
+    from engine.paths import display as display_path
+    from engine.watch.watcher import ChangeBatch, LibraryWatcher
 
 __all__ = [
+    "Album",
     "CPPClusterer",
     "Cancelled",
     "CatalogError",
+    "ChangeBatch",
     "DACRefiner",
     "InvalidInputError",
     "Library",
     "LibrarySettings",
+    "LibraryWatcher",
     "ModelSpec",
     "ModelUnavailableError",
     "NotFittedError",
     "NullProgress",
     "PhotoAtlasError",
+    "PhotoRow",
     "ProgressReporter",
+    "WeightsStatus",
+    "cli_main",
+    "cli_parser",
+    "display_path",
+    "resources_dir",
 ]
 
 __version__ = "0.1.0"
 
+# Lazy exports: public name -> (module, name there). `from engine import CPPClusterer` must not cost a
+# torch import at `import engine`, nor `import engine` the import of every room.
+_LAZY = {
+    "Album": ("engine.albums.store", "Album"),
+    "CPPClusterer": ("engine.cluster", "CPPClusterer"),
+    "ChangeBatch": ("engine.watch.watcher", "ChangeBatch"),
+    "DACRefiner": ("engine.cluster.dac", "DACRefiner"),
+    "Library": ("engine.library", "Library"),
+    "LibraryWatcher": ("engine.watch.watcher", "LibraryWatcher"),
+    "PhotoRow": ("engine.catalog", "PhotoRow"),
+    "WeightsStatus": ("engine.embed.weights", "WeightsStatus"),
+    "cli_main": ("engine.cli.main", "main"),
+    "cli_parser": ("engine.cli.main", "build_parser"),
+    "display_path": ("engine.paths", "display"),
+    "resources_dir": ("engine.naming.vocabulary", "resources_dir"),
+}
+
 
 def __getattr__(name: str) -> Any:
-    # Lazy exports: `from engine import CPPClusterer` must not cost a torch import at `import engine`.
-    if name == "CPPClusterer":
-        from engine.cluster import CPPClusterer
-
-        return CPPClusterer
-    if name == "DACRefiner":
-        from engine.cluster.dac import DACRefiner
-
-        return DACRefiner
-    if name == "Library":
-        from engine.library import Library
-
-        return Library
+    if name in _LAZY:
+        module, attribute = _LAZY[name]
+        value = getattr(import_module(module), attribute)
+        globals()[name] = value  # once found, a plain module attribute
+        return value
     raise AttributeError(f"module 'engine' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from engine.albums.clusters import ClusterInfo
 from engine.albums.store import AlbumStore
 from engine.catalog import CATALOG_FILE, Catalog, PhotoRow
-from engine.embed.embedder import Embedder, load_embedder, model_key
+from engine.embed.embedder import Embedder, load_embedder, model_key, select_device
 from engine.errors import InvalidInputError, ModelUnavailableError
 from engine.index.indexer import Indexer, IndexSummary
 from engine.media.thumbnails import ThumbnailCache
@@ -30,7 +30,9 @@ if TYPE_CHECKING:
     from engine.albums.new_photos import AssignSummary
     from engine.albums.recluster import Naming, ReclusterSummary
     from engine.albums.refine import RefineSummary
-    from engine.watch.watcher import LibraryWatcher
+    from engine.embed.weights import WeightsStatus
+    from engine.watch.apply import WatchReport
+    from engine.watch.watcher import ChangeBatch, LibraryWatcher
 
 META_MODEL_KEY = "model_key"
 _BACKGROUND_TERMS = 400
@@ -78,6 +80,7 @@ class LibraryStatus:
     model_key: str | None
     catalog_bytes: int
     thumbnail_bytes: int
+    notices: tuple[str, ...] = ()  # things the user should know about this library, as sentences
 
 
 class Library:
@@ -94,6 +97,12 @@ class Library:
         self.thumbnails = ThumbnailCache(self.directory / "thumbnails")
         self._settings = LibrarySettings.load(self.directory)
         self._embedder: Embedder | None = None
+        # A catalog from 0.1.0 holds its clustering model as a pickle: converted to data once, here, by an
+        # unpickler that accepts only PhotoAtlas's own classes (a crafted pickle is dropped, never run).
+        from engine.albums.clusters import convert_legacy_estimator
+
+        converted = convert_legacy_estimator(self.catalog)
+        self.notices: list[str] = [converted] if converted else []
 
     def close(self) -> None:
         self.catalog.close()
@@ -103,6 +112,30 @@ class Library:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- what the library holds ------------------------------------------------------------------
+
+    def roots(self) -> list[Path]:
+        """The photo folders, in the order they were added."""
+        return [from_db(raw) for _, raw in self.catalog.roots()]
+
+    @property
+    def thumbnail_directory(self) -> Path:
+        """The thumbnail cache's folder (inside the library's)."""
+        return self.thumbnails.directory
+
+    def thumbnail_file(self, photo_hash: str) -> Path | None:
+        """A photo's cached thumbnail, by its content hash (`PhotoRow.hash`); None when it has none."""
+        relpath = self.catalog.thumbnail_path(photo_hash)
+        return self.thumbnails.directory / relpath if relpath else None
+
+    def skipped(self) -> list[tuple[bytes, str, str]]:
+        """Files that were not cataloged, by path: (path, reason code, detail)."""
+        return self.catalog.skipped()
+
+    def history(self, limit: int = 20) -> list[tuple[int, str, bool]]:
+        """The latest album actions, newest first: (id, description, undone)."""
+        return self.albums.history(limit)
 
     # -- settings and model ----------------------------------------------------------------------
 
@@ -156,6 +189,41 @@ class Library:
             )
         return self._embedder
 
+    def weights_status(self, spec: ModelSpec | None = None) -> WeightsStatus:
+        """Where the weights of the library's model (or of `spec`) stand on this computer, without network.
+
+        Reads no catalog, so any thread may ask; for a downloadable model it imports open_clip (seconds).
+
+        Raises:
+            ModelUnavailableError: open_clip does not know the named weights.
+        """
+        from engine.embed.weights import weights_status
+
+        return weights_status(spec or self._settings.model, model_cache_dir())
+
+    def download_weights(self, spec: ModelSpec | None = None, progress: ProgressReporter | None = None) -> Path:
+        """Download (or resume) the weights of the library's model (or of `spec`); the file, once complete.
+
+        Raises:
+            ModelUnavailableError: unknown weights, no connection or a corrupt download (bytes are kept).
+            Cancelled: `progress` asked to stop.
+        """
+        from engine.embed.weights import download_weights
+
+        return download_weights(spec or self._settings.model, model_cache_dir(), progress)
+
+    @staticmethod
+    def device_in_use(requested: str = "auto") -> str:
+        """The torch device the model runs on when `requested` ("auto", "cpu", "cuda", "mps") is asked for.
+
+        Imports torch (seconds): ask off the GUI thread.
+
+        Raises:
+            ModelUnavailableError: the requested device is not available here.
+            ImportError: PyTorch is not installed.
+        """
+        return select_device(requested)
+
     def model_id(self) -> int | None:
         """The catalog id of the library's current model, if anything was embedded with it."""
         if self._embedder is not None:
@@ -191,7 +259,7 @@ class Library:
             if root.is_relative_to(self.directory):
                 raise InvalidInputError(f"{display(root)} is inside the library's own data folder")
         if not roots:
-            roots = [from_db(raw) for _, raw in self.catalog.roots()]
+            roots = self.roots()
             if not roots:
                 raise InvalidInputError("no photo folders yet: name one, e.g. photoatlas index ~/Pictures")
         for root in roots:
@@ -237,7 +305,7 @@ class Library:
             embed: also compute CLIP embeddings (needs the model); False catalogs and thumbnails only.
             progress: progress and cancellation.
         """
-        roots = [from_db(raw) for _, raw in self.catalog.roots()]
+        roots = self.roots()
         indexer = self._indexer(embed, progress)
         summary = indexer.run_changes(roots, changed, [Path(r) for r in rescan if Path(r) in roots])
         if assign and embed:
@@ -250,10 +318,21 @@ class Library:
         """A watcher of every root of the library (not started); see `engine.watch.watcher.LibraryWatcher`."""
         from engine.watch.watcher import LibraryWatcher
 
-        roots = [from_db(raw) for _, raw in self.catalog.roots()]
+        roots = self.roots()
         if not roots:
             raise InvalidInputError("no photo folders yet: name one, e.g. photoatlas index ~/Pictures")
         return LibraryWatcher(roots, exclude=[self.directory], **options)
+
+    def apply_watch_batch(
+        self, batch: ChangeBatch, progress: ProgressReporter | None = None, *, embed: bool = True
+    ) -> WatchReport:
+        """Bring a watcher's batch into the catalog, then put new and edited photos into albums.
+
+        Run it on the thread that owns this library's writes; see `engine.watch.apply.apply_batch`.
+        """
+        from engine.watch.apply import apply_batch
+
+        return apply_batch(self, batch, progress, embed=embed)
 
     def assign_new_photos(self) -> AssignSummary | None:
         """Put embedded photos the last clustering has not seen into their best album (or "Other")."""
@@ -403,7 +482,7 @@ class Library:
         """Copy (or link) an album's originals into a folder outside the library's photo folders."""
         from engine.albums.export import export_album
 
-        roots = [from_db(raw) for _, raw in self.catalog.roots()]
+        roots = self.roots()
         return export_album(self.albums, album, Path(destination), [*roots, self.directory], link)
 
     def clusters(self) -> list[ClusterInfo]:
@@ -426,4 +505,5 @@ class Library:
             model_key=self.catalog.get_meta(META_MODEL_KEY),
             catalog_bytes=catalog_bytes,
             thumbnail_bytes=self.thumbnails.size_on_disk(),
+            notices=tuple(self.notices),
         )

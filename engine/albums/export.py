@@ -56,11 +56,7 @@ def export_album(
     if destination.exists() and not destination.is_dir():
         raise InvalidInputError(f"{display(destination)} exists and is not a folder")
     members = next((a.members for a in store.albums() if a.id == album_id), [])
-    paths = {
-        row[0]: from_db(row[1])
-        for row in store.catalog.execute("SELECT id, path FROM photos").fetchall()
-        if row[0] in set(members)
-    }
+    paths = {photo_id: from_db(raw) for photo_id, raw in store.catalog.photo_paths(members).items()}
     try:
         destination.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

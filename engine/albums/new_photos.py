@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from dataclasses import dataclass
 
@@ -45,23 +44,17 @@ class AssignSummary:
 
 def assign_new_photos(catalog: Catalog, model_id: int) -> AssignSummary | None:
     """Place embedded photos the current clustering has not seen; None when there is no clustering yet."""
-    row = catalog.execute("SELECT id, model_id FROM clusterings ORDER BY id DESC LIMIT 1").fetchone()
-    if row is None or row[1] != model_id:
+    clustering = catalog.clusterings.current()
+    if clustering is None or clustering.model_id != model_id:
         return None
-    clustering_id = int(row[0])
-    new = catalog.execute(
-        "SELECT p.id, p.hash, e.vector FROM photos p JOIN embeddings e ON e.hash = p.hash AND e.model_id = ?"
-        " WHERE p.hash NOT IN (SELECT hash FROM album_members)"
-        " AND p.hash NOT IN (SELECT p2.hash FROM cluster_members m JOIN photos p2 ON p2.id = m.photo_id"
-        "  WHERE m.clustering_id = ?)",
-        (model_id, clustering_id),
-    ).fetchall()
+    clustering_id = clustering.id
+    new = catalog.clusterings.unseen_embedded(clustering_id, model_id)
     if not new:
-        return AssignSummary(0, 0, _other_share(catalog, model_id))
+        return AssignSummary(0, 0, catalog.albums.other_share(model_id))
     estimator = stored_estimator(catalog)
     if estimator is None:
         return None
-    features = np.stack([np.frombuffer(r[2], dtype="<f4") for r in new]).astype(np.float32)
+    features = np.stack([r[2] for r in new]).astype(np.float32)
     labels, _ = estimator.predict_with_confidence(features)
     centres, floor = _cluster_centres(catalog, clustering_id, model_id)
     confidence = np.array(
@@ -70,33 +63,23 @@ def assign_new_photos(catalog: Catalog, model_id: int) -> AssignSummary | None:
             for f, label in zip(_unit(features), labels, strict=True)
         ]
     )
-    mapped = catalog.execute(
-        "SELECT ca.cluster, ca.album_id, a.retired_at IS NOT NULL, a.pinned FROM cluster_albums ca"
-        " JOIN albums a ON a.id = ca.album_id WHERE ca.clustering_id = ?",
-        (clustering_id,),
-    ).fetchall()
+    mapped = catalog.clusterings.album_links(clustering_id)
+    # A pinned album takes no photo from the machine; a retired one's clusters follow where its photos went.
     targets = {c: album for c, album, retired, pinned in mapped if not retired and not pinned}
     targets.update(_followed(catalog, clustering_id, [c for c, _, retired, _ in mapped if retired]))
     assigned = 0
-    now = time.time()
-    with catalog.transaction() as db:
+    with catalog.transaction():
         seen: set[str] = set()
         for (photo_id, hash_, _), label, score in zip(new, labels, confidence, strict=True):
             album = targets.get(int(label)) if label >= 0 and score >= floor else None
             # Recorded as seen by this clustering (with −1 when it waits in Other), so the next scan does
             # not weigh the same photo again.
-            db.execute(
-                "INSERT OR REPLACE INTO cluster_members(clustering_id, photo_id, cluster) VALUES(?,?,?)",
-                (clustering_id, photo_id, int(label) if album is not None else -1),
-            )
+            catalog.clusterings.record_seen(clustering_id, photo_id, int(label) if album is not None else -1)
             if album is not None and hash_ not in seen:
-                db.execute(
-                    "INSERT OR IGNORE INTO album_members(hash, album_id, source, updated_at) VALUES(?,?,'auto',?)",
-                    (hash_, album, now),
-                )
+                catalog.albums.machine_add(hash_, album)
                 assigned += 1
             seen.add(hash_)
-    return AssignSummary(assigned, len(new) - assigned, _other_share(catalog, model_id))
+    return AssignSummary(assigned, len(new) - assigned, catalog.albums.other_share(model_id))
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -105,15 +88,10 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 def _cluster_centres(catalog: Catalog, clustering_id: int, model_id: int) -> tuple[dict[int, np.ndarray], float]:
     """Each cluster's centre (unit mean of its photos' CLIP features) and the closeness floor for new photos."""
-    rows = catalog.execute(
-        "SELECT m.cluster, e.vector FROM cluster_members m JOIN photos p ON p.id = m.photo_id"
-        " JOIN embeddings e ON e.hash = p.hash AND e.model_id = ? WHERE m.clustering_id = ? AND m.cluster >= 0",
-        (model_id, clustering_id),
-    ).fetchall()
-    if not rows:
+    clusters, vectors, _ = catalog.clusterings.member_vectors(clustering_id, model_id, clustered_only=True)
+    if not len(clusters):
         return {}, 1.0
-    clusters = np.array([r[0] for r in rows])
-    x = _unit(np.stack([np.frombuffer(r[1], dtype="<f4") for r in rows]).astype(np.float32))
+    x = _unit(vectors)
     centres = {int(c): _unit(x[clusters == c].mean(axis=0)) for c in np.unique(clusters)}
     closeness = np.einsum("ij,ij->i", x, np.stack([centres[int(c)] for c in clusters]))
     return centres, float(np.quantile(closeness, CONFIDENCE_QUANTILE))
@@ -124,31 +102,13 @@ def _followed(catalog: Catalog, clustering_id: int, clusters: list[int]) -> dict
     album that now holds most of their photos, so that a merge stays merged for new photos too."""
     if not clusters:
         return {}
-    open_albums = {r[0] for r in catalog.execute("SELECT id FROM albums WHERE retired_at IS NULL AND pinned = 0")}
-    placed = dict(catalog.execute("SELECT hash, album_id FROM album_members").fetchall())
+    open_albums = catalog.albums.open_album_ids()
+    placed = catalog.albums.album_of_hash()
     out = {}
     for cluster in clusters:
-        hashes = {
-            r[0]
-            for r in catalog.execute(
-                "SELECT p.hash FROM cluster_members m JOIN photos p ON p.id = m.photo_id"
-                " WHERE m.clustering_id = ? AND m.cluster = ?",
-                (clustering_id, cluster),
-            )
-        }
+        hashes = catalog.clusterings.cluster_hashes(clustering_id, cluster)
         counts = Counter(placed.get(h) for h in hashes)
         best = max((a for a in counts if a in open_albums), key=lambda a: (counts[a], -a), default=None)
         if best is not None and 2 * counts[best] > len(hashes):
             out[cluster] = best
     return out
-
-
-def _other_share(catalog: Catalog, model_id: int) -> float:
-    total, placed = catalog.execute(
-        "SELECT COUNT(DISTINCT p.hash), COUNT(DISTINCT m.hash) FROM photos p"
-        " JOIN embeddings e ON e.hash = p.hash AND e.model_id = ?"
-        " LEFT JOIN album_members m ON m.hash = p.hash AND m.album_id IS NOT NULL"
-        " AND m.album_id IN (SELECT id FROM albums WHERE retired_at IS NULL)",
-        (model_id,),
-    ).fetchone()
-    return 0.0 if not total else 1.0 - placed / total

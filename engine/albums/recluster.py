@@ -7,7 +7,6 @@ exactly as they were.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -76,11 +75,11 @@ def choose_k(catalog: Catalog, k: int | None, more: bool, fewer: bool) -> int | 
         return k
     if not (more or fewer):
         return None
-    row = catalog.execute("SELECT k, coding_lengths FROM clusterings ORDER BY id DESC LIMIT 1").fetchone()
-    if row is None:
+    clustering = catalog.clusterings.current()
+    if clustering is None:
         raise InvalidInputError("no clustering yet: run photoatlas recluster first")
-    current = int(row[0])
-    curve = {int(key): value for key, value in json.loads(row[1]).items()}
+    current = clustering.k
+    curve = clustering.coding_lengths
     side = [key for key in curve if (key > current if more else key < current)]
     if not side:
         raise InvalidInputError(f"there is no {'larger' if more else 'smaller'} number of albums than {current} to try")
@@ -137,18 +136,8 @@ def library_features(catalog: Catalog, model_id: int) -> LibraryFeatures:
 
 def live_placements(catalog: Catalog) -> tuple[dict[str, tuple[int | None, str]], dict[int, AlbumState]]:
     """Where every placed photo is now (hash → (album or None for Other, source)), and the live albums."""
-    members = {
-        h: (album, source)
-        for h, album, source in catalog.execute(
-            "SELECT m.hash, m.album_id, m.source FROM album_members m"
-            " LEFT JOIN albums a ON a.id = m.album_id WHERE m.album_id IS NULL OR a.retired_at IS NULL"
-        )
-    }
-    albums = {
-        a: AlbumState(bool(p), bool(m), bool(u))
-        for a, p, m, u in catalog.execute("SELECT id, pinned, merged, user_named FROM albums WHERE retired_at IS NULL")
-    }
-    return members, albums
+    albums = {a: AlbumState(f.pinned, f.merged, f.user_named) for a, f in catalog.albums.live_states().items()}
+    return catalog.albums.placements(), albums
 
 
 def commit_clustering(
@@ -184,43 +173,26 @@ def commit_clustering(
         coding_lengths=dict(curve),
     )
     blob = serialise_estimator(estimator)
-    with catalog.transaction() as db:
-        now = time.time()
+    with catalog.transaction():
         ids: dict[AlbumKey, int | None] = {None: None}
         ids.update({a: a for a in albums})
-        taken = {r[0].casefold() for r in db.execute("SELECT name FROM albums WHERE retired_at IS NULL")}
+        taken = {name.casefold() for name in catalog.albums.live_names().values()}
         for key in plan.new_albums:
-            cur = db.execute(
-                "INSERT INTO albums(name, created_at, updated_at) VALUES(?,?,?)", (_provisional_name(taken), now, now)
-            )
-            ids[key] = int(cur.lastrowid)
+            ids[key] = catalog.albums.create(_provisional_name(taken))
             summary.created.append(ids[key])
         before = {a: 0 for a in albums}
         for album, _ in members.values():
             if album in before:
                 before[album] += 1
         for h, target in plan.placements.items():
-            album_id = ids[target]
-            if album_id is None:
-                db.execute("DELETE FROM album_members WHERE hash=? AND source='auto'", (h,))
-            else:
-                db.execute(
-                    "INSERT OR REPLACE INTO album_members(hash, album_id, source, updated_at) VALUES(?,?,'auto',?)",
-                    (h, album_id, now),
-                )
-        for album in plan.retire:
-            db.execute("UPDATE albums SET retired_at=?, updated_at=? WHERE id=?", (now, now, album))
+            catalog.albums.machine_place(h, ids[target])
+        catalog.albums.retire(plan.retire)
         summary.retired = list(plan.retire)
-        write_album_names(db, {ids[key]: n for key, n in names.items() if ids.get(key) is not None}, now)
-        _refresh_covers(db, x, unique)
-        clustering_id = _store_clustering(
-            db, model_id, requested_k, estimator, curve, blob, photos.photo_ids, photos.hashes, labels, now
-        )
-        db.executemany(
-            "INSERT INTO cluster_albums(clustering_id, cluster, album_id) VALUES(?,?,?)",
-            [(clustering_id, c, ids[key]) for c, key in plan.cluster_album.items() if ids.get(key) is not None],
-        )
-        after = dict(db.execute("SELECT album_id, COUNT(*) FROM album_members GROUP BY album_id").fetchall())
+        write_album_names(catalog, {ids[key]: n for key, n in names.items() if ids.get(key) is not None})
+        _refresh_covers(catalog, x, unique)
+        feeds = {c: album for c, key in plan.cluster_album.items() if (album := ids.get(key)) is not None}
+        _store_clustering(catalog, model_id, requested_k, estimator, curve, blob, photos, labels, feeds)
+        after = catalog.albums.sizes()
     for album, count in before.items():
         if album in plan.retire:
             continue
@@ -247,7 +219,7 @@ def _provisional_name(taken: set[str]) -> str:
 
 
 def _hashes(catalog: Catalog, photo_ids: np.ndarray) -> list[str]:
-    by_id = dict(catalog.execute("SELECT id, hash FROM photos").fetchall())
+    by_id = catalog.hashes_by_id()
     return [by_id[int(i)] for i in photo_ids]
 
 
@@ -256,15 +228,10 @@ def _reuse_for_k(catalog: Catalog, unique: list[str], k: int | None) -> CPPClust
     albums" then needs no retraining."""
     if k is None:
         return None
-    row = catalog.execute("SELECT id FROM clusterings ORDER BY id DESC LIMIT 1").fetchone()
-    if row is None:
+    clustering = catalog.clusterings.current()
+    if clustering is None:
         return None
-    stored = [
-        r[0]
-        for r in catalog.execute(
-            "SELECT p.hash FROM cluster_members m JOIN photos p ON p.id = m.photo_id WHERE m.clustering_id=?", row
-        )
-    ]
+    stored = catalog.clusterings.member_hashes(clustering.id)
     if set(stored) != set(unique):
         return None
     estimator = stored_estimator(catalog)
@@ -286,39 +253,34 @@ def _final_placement(members: dict[str, tuple[int | None, str]], plan: Reconcile
     return final
 
 
-def _refresh_covers(db, x: np.ndarray, unique: list[str]) -> None:
-    """Albums whose cover left them (and that the user gave no cover) get the photo nearest their centre."""
+def _refresh_covers(catalog: Catalog, x: np.ndarray, unique: list[str]) -> None:
+    """Albums whose cover left them get the photo nearest their centre."""
     position = {h: i for i, h in enumerate(unique)}
-    albums = db.execute("SELECT id, cover_hash FROM albums WHERE retired_at IS NULL").fetchall()
-    for album_id, cover in albums:
-        hashes = [r[0] for r in db.execute("SELECT hash FROM album_members WHERE album_id=?", (album_id,))]
+    for album_id, cover in catalog.albums.covers():
+        hashes = catalog.albums.member_hashes([album_id])
         if not hashes or cover in hashes:
             continue
         known = [h for h in hashes if h in position]
         if not known:
-            db.execute("UPDATE albums SET cover_hash=? WHERE id=?", (hashes[0], album_id))
+            catalog.albums.set_machine_cover(album_id, hashes[0])
             continue
         vectors = x[[position[h] for h in known]]
         centre = vectors.mean(axis=0)
-        db.execute("UPDATE albums SET cover_hash=? WHERE id=?", (known[int(np.argmax(vectors @ centre))], album_id))
+        catalog.albums.set_machine_cover(album_id, known[int(np.argmax(vectors @ centre))])
 
 
-def _store_clustering(db, model_id, k, estimator, curve, blob, photo_ids, hashes, labels, now) -> int:
-    db.execute("DELETE FROM clusterings")
-    cur = db.execute(
-        "INSERT INTO clusterings(model_id, created_at, requested_k, k, coding_lengths, estimator) VALUES(?,?,?,?,?,?)",
-        (
-            model_id,
-            now,
-            k,
-            int(estimator.n_clusters_),
-            json.dumps({int(key): float(v) for key, v in curve.items()}),
-            blob,
-        ),
-    )
-    clustering_id = int(cur.lastrowid)
-    db.executemany(
-        "INSERT INTO cluster_members(clustering_id, photo_id, cluster) VALUES(?,?,?)",
-        [(clustering_id, int(pid), labels[h]) for pid, h in zip(photo_ids, hashes, strict=True)],
-    )
-    return clustering_id
+def _store_clustering(
+    catalog: Catalog,
+    model_id: int,
+    requested_k: int | None,
+    estimator: Any,
+    curve: dict[int, float],
+    blob: tuple[bytes, str],
+    photos: LibraryFeatures,
+    labels: dict[str, int],
+    feeds: dict[int, int],
+) -> None:
+    """The new clustering replaces the old, with the album each of its clusters feeds."""
+    members = [(int(pid), labels[h]) for pid, h in zip(photos.photo_ids, photos.hashes, strict=True)]
+    clustering_id = catalog.clusterings.replace(model_id, requested_k, int(estimator.n_clusters_), curve, blob, members)
+    catalog.clusterings.link_albums(clustering_id, feeds)

@@ -6,7 +6,7 @@ album or to Other) are cannot-link pairs. The user's own placements are not in t
 to them learns them by heart as exceptions); instead each move carries over to the photos the machine had
 with the moved ones that look more like them than like the rest of their album (`follow_corrections`), so
 the head learns the correction as a region of CLIP space, and the pairs refine its boundary. This is what
-"generalising the user's corrections to similar photos" means (tests/engine/test_refine.py). The labels
+"generalising the user's corrections to similar photos" means (tests/engine/albums/test_refine.py). The labels
 then go through the same reconcile-and-commit path as a re-cluster (engine.albums.recluster.commit_clustering):
 user decisions (names, merges, moves, pins) are never overridden, and everything is written in one
 transaction.
@@ -122,8 +122,8 @@ def refine(
     progress = ensure_progress(progress)
     photos = library_features(catalog, model_id)
     members, albums = live_placements(catalog)
-    row = catalog.execute("SELECT k, requested_k, coding_lengths FROM clusterings ORDER BY id DESC LIMIT 1").fetchone()
-    if row is None:
+    clustering = catalog.clusterings.current()
+    if clustering is None:
         raise InvalidInputError("no albums yet: run photoatlas recluster first")
     position = {h: i for i, h in enumerate(photos.unique)}
     album_ids = sorted({a for h, (a, _) in members.items() if a in albums and h in position})
@@ -155,9 +155,11 @@ def refine(
     labels = {h: int(label) for h, label in zip(photos.unique, refined, strict=True)}
 
     # The curve and requested k of the clustering refined, so "more / fewer albums" still walks it.
-    curve = {int(key): float(value) for key, value in json.loads(row[2]).items()}
+    curve = clustering.coding_lengths
     where_before = {h: a for h, (a, _) in members.items()}
-    summary = commit_clustering(catalog, model_id, photos, labels, stored, row[1], curve, naming, progress, started)
+    summary = commit_clustering(
+        catalog, model_id, photos, labels, stored, clustering.requested_k, curve, naming, progress, started
+    )
     where_after = {h: a for h, (a, _) in live_placements(catalog)[0].items()}
     changed = [h for h in photos.unique if where_before.get(h) != where_after.get(h)]
     affected = sorted({a for h in changed for a in (where_before.get(h), where_after.get(h)) if a is not None})
@@ -363,12 +365,8 @@ def _album_pairs(rows: np.ndarray, rng: np.random.Generator) -> list[tuple[int, 
 
 def _moved_from(catalog: Catalog) -> list[tuple[str, int]]:
     """(photo, album it was in) for every photo a standing user action took out of an album."""
-    marks = ",".join("?" * len(_MOVING_ACTIONS))
     out = []
-    rows = catalog.execute(
-        f"SELECT undo FROM album_actions WHERE undone=0 AND kind IN ({marks}) ORDER BY id", _MOVING_ACTIONS
-    )
-    for (payload,) in rows:
+    for payload in catalog.albums.standing_undo_records(_MOVING_ACTIONS):
         for h, before in json.loads(payload).get("members", {}).items():
             if before is not None and before[0] is not None:
                 out.append((h, int(before[0])))
@@ -378,23 +376,14 @@ def _moved_from(catalog: Catalog) -> list[tuple[str, int]]:
 def _machine_labels(catalog: Catalog, unique: list[str]) -> np.ndarray:
     """The current clustering's cluster of every photo (−1 for Other or unseen): the machine's own view,
     before the user's corrections, that the agreement figure compares the refined model with."""
-    cluster = dict(
-        catalog.execute(
-            "SELECT p.hash, m.cluster FROM cluster_members m JOIN photos p ON p.id = m.photo_id"
-            " WHERE m.clustering_id = (SELECT MAX(id) FROM clusterings)"
-        ).fetchall()
-    )
+    cluster = catalog.clusterings.cluster_of_hash()
     return np.array([cluster.get(h, -1) for h in unique], dtype=np.int64)
 
 
 def _album_numbers(catalog: Catalog, machine: np.ndarray, index_of: dict[int, int]) -> np.ndarray:
     """The machine's clustering as album numbers 0…k−1 (each cluster's album), −1 where a cluster feeds no
     live album: the warm start."""
-    feeds = dict(
-        catalog.execute(
-            "SELECT cluster, album_id FROM cluster_albums WHERE clustering_id = (SELECT MAX(id) FROM clusterings)"
-        ).fetchall()
-    )
+    feeds = catalog.clusterings.album_of_cluster()
     lookup = {c: index_of[a] for c, a in feeds.items() if a in index_of}
     return np.array([lookup.get(int(c), -1) for c in machine], dtype=np.int64)
 

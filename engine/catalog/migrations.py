@@ -76,6 +76,19 @@ MIGRATIONS: dict[int, list[str]] = {
         " description TEXT NOT NULL, undo TEXT NOT NULL, created_at REAL NOT NULL,"
         " undone INTEGER NOT NULL DEFAULT 0)",
     ],
+    5: [
+        # The fitted estimator as data, never a pickle: its arrays as safetensors and a JSON description
+        # (engine.cluster.persist), so opening a catalog someone else made cannot run code.
+        "ALTER TABLE clusterings ADD COLUMN estimator_tensors BLOB",
+        "ALTER TABLE clusterings ADD COLUMN estimator_json TEXT",
+        # The pickles written by 0.1.0 wait here until the library converts them with an unpickler that
+        # accepts only the estimator's own classes (engine.albums.clusters.convert_legacy_estimator); one
+        # that holds anything else is dropped, and the next re-cluster fits afresh.
+        "CREATE TABLE legacy_estimators(clustering_id INTEGER PRIMARY KEY REFERENCES clusterings(id)"
+        " ON DELETE CASCADE, pickle BLOB NOT NULL)",
+        "INSERT INTO legacy_estimators(clustering_id, pickle) SELECT id, estimator FROM clusterings",
+        "ALTER TABLE clusterings DROP COLUMN estimator",
+    ],
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -183,13 +183,15 @@ def _cmd_status(library: Library, args: argparse.Namespace) -> int:
     )
     print(f"Model:       {status.model.name} / {display(status.model.pretrained)}")
     print(f"Disk:        catalog {status.catalog_bytes / 1e6:.1f} MB, thumbnails {status.thumbnail_bytes / 1e6:.1f} MB")
+    for notice in status.notices:
+        print(f"Note:        {notice}")
     return 0
 
 
 def _cmd_skipped(library: Library, args: argparse.Namespace) -> int:
     from engine.media.skip_reasons import Skip
 
-    rows = library.catalog.skipped()
+    rows = library.skipped()
     if args.json:
         print_json([{"path": display(p), "reason": r, "detail": d} for p, r, d in rows])
         return 0

@@ -92,8 +92,6 @@ def _log_to_stdout() -> Iterator[None]:
 
 
 def _cmd_watch(library: Library, args: argparse.Namespace) -> int:
-    from engine.watch.apply import apply_batch
-
     if args.quiet_seconds < 0 or args.poll_seconds <= 0:
         raise InvalidInputError("--quiet-seconds must be at least 0 and --poll-seconds more than 0")
     watcher = library.watcher(
@@ -114,7 +112,7 @@ def _cmd_watch(library: Library, args: argparse.Namespace) -> int:
                 if batch is None:
                     continue
                 try:
-                    report = apply_batch(library, batch, stop)
+                    report = library.apply_watch_batch(batch, stop)
                 except Cancelled:
                     break
                 for line in report.lines():

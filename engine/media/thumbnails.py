@@ -6,8 +6,6 @@ import os
 import tempfile
 from pathlib import Path
 
-THUMBNAIL_QUALITY = 85
-
 
 class ThumbnailCache:
     """Thumbnails under `directory`, named by content hash so copies and moved files share one."""

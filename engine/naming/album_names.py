@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -12,6 +10,8 @@ from datetime import datetime
 import numpy as np
 
 from engine.catalog import Catalog
+from engine.catalog.albums import MachineName
+from engine.catalog.clusterings import StoredClusterName
 from engine.embed.embedder import Embedder
 from engine.naming.names import ClusterName, name_clusters
 from engine.naming.text_features import ensemble_features
@@ -71,23 +71,16 @@ def name_and_store(
     """Name every cluster of the current clustering and replace its stored names in one transaction."""
     started = time.monotonic()
     progress = ensure_progress(progress)
-    row = catalog.execute("SELECT id FROM clusterings ORDER BY id DESC LIMIT 1").fetchone()
-    if row is None:
+    clustering = catalog.clusterings.current()
+    if clustering is None:
         return NamingSummary(0, 0, len(vocabulary), 0.0)
-    clustering_id = int(row[0])
+    clustering_id = clustering.id
     text = vocabulary_features(catalog, embedder, model_id, vocabulary, progress)
     check_cancelled(progress)
-    members = catalog.execute(
-        "SELECT m.photo_id, m.cluster, p.taken_at, e.vector FROM cluster_members m"
-        " JOIN photos p ON p.id = m.photo_id JOIN embeddings e ON e.hash = p.hash AND e.model_id = ?"
-        " WHERE m.clustering_id = ? ORDER BY m.photo_id",
-        (model_id, clustering_id),
-    ).fetchall()
-    if not members:
+    labels, features, taken = catalog.clusterings.member_vectors(clustering_id, model_id)
+    if not len(labels):
         return NamingSummary(0, 0, len(vocabulary), time.monotonic() - started)
-    labels = np.array([r[1] for r in members], dtype=np.int64)
-    times = [parse_time(r[2]) for r in members]
-    features = np.stack([np.frombuffer(r[3], dtype="<f4") for r in members]).astype(np.float32)
+    times = [parse_time(value) for value in taken]
     progress.phase("name albums", None)
     names = name_clusters(
         features,
@@ -104,26 +97,19 @@ def name_and_store(
 
 
 def store_names(catalog: Catalog, clustering_id: int, names: Sequence[ClusterName], vocab_version: str) -> None:
-    with catalog.transaction() as db:
-        db.execute("DELETE FROM cluster_names WHERE clustering_id=?", (clustering_id,))
-        db.executemany(
-            "INSERT INTO cluster_names(clustering_id, cluster, name, confidence, generic, date_from, date_to,"
-            " alternatives, vocab_version) VALUES(?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    clustering_id,
-                    n.label,
-                    n.name,
-                    float(n.confidence),
-                    int(n.generic),
-                    n.date_from.isoformat() if n.date_from else None,
-                    n.date_to.isoformat() if n.date_to else None,
-                    json.dumps(list(n.alternatives)),
-                    vocab_version,
-                )
-                for n in names
-            ],
+    stored = [
+        StoredClusterName(
+            n.label,
+            n.name,
+            float(n.confidence),
+            bool(n.generic),
+            n.date_from.isoformat() if n.date_from else None,
+            n.date_to.isoformat() if n.date_to else None,
+            tuple(n.alternatives),
         )
+        for n in names
+    ]
+    catalog.clusterings.replace_names(clustering_id, stored, vocab_version)
 
 
 def album_names(
@@ -141,14 +127,14 @@ def album_names(
         placement: where each photo is (None = "Other"); keys may be ids of albums still to be created.
         hashes, features: the photos' content hashes and CLIP features, rows aligned.
     """
-    rows = catalog.execute("SELECT id, name, user_named, pinned FROM albums WHERE retired_at IS NULL").fetchall()
-    # A pinned album does not change, its automatic name included; its name stays reserved.
-    frozen = {r[0] for r in rows if r[2] or r[3]}
-    reserved = [r[1] for r in rows if r[2] or r[3]]
+    # An album the user named, or pinned, keeps its name; that name stays reserved.
+    kept = catalog.albums.frozen_names()
+    frozen = set(kept)
+    reserved = list(kept.values())
     keys = [key for key in dict.fromkeys(placement.values()) if key is not None and key not in frozen]
     index = {key: i for i, key in enumerate(keys)}
     position = {h: i for i, h in enumerate(hashes)}
-    taken = dict(catalog.execute("SELECT hash, taken_at FROM photos").fetchall())
+    taken = catalog.capture_times()
     labels = np.full(len(hashes), -1, dtype=np.int64)
     for h, key in placement.items():
         if h in position and key in index:
@@ -167,15 +153,10 @@ def album_names(
     return {keys[n.label]: n for n in names}
 
 
-def write_album_names(db: sqlite3.Connection, names: dict[int, ClusterName], now: float) -> None:
-    """Store automatic names; the WHERE keeps a name the user gave, and a pinned album's, from being replaced."""
-    db.executemany(
-        "UPDATE albums SET name=?, confidence=?, generic=?, alternatives=?, updated_at=?"
-        " WHERE id=? AND user_named=0 AND pinned=0",
-        [
-            (n.name, float(n.confidence), int(n.generic), json.dumps(list(n.alternatives)), now, album_id)
-            for album_id, n in names.items()
-        ],
+def write_album_names(catalog: Catalog, names: dict[int, ClusterName]) -> None:
+    """Store automatic names (the album owner keeps a name the user gave, and a pinned album's)."""
+    catalog.albums.set_machine_names(
+        {a: MachineName(n.name, float(n.confidence), bool(n.generic), tuple(n.alternatives)) for a, n in names.items()}
     )
 
 
@@ -189,21 +170,20 @@ def name_albums(
 ) -> NamingSummary:
     """Re-name the albums the user has not named from their current photos; returns the combined summary."""
     text = vocabulary_features(catalog, embedder, model_id, vocabulary, progress)
-    rows = catalog.execute(
-        "SELECT m.hash, m.album_id, e.vector FROM album_members m JOIN albums a ON a.id = m.album_id"
-        " JOIN (SELECT hash FROM photos GROUP BY hash) p ON p.hash = m.hash"
-        " JOIN embeddings e ON e.hash = m.hash AND e.model_id = ? WHERE a.retired_at IS NULL",
-        (model_id,),
-    ).fetchall()
-    if not rows:
+    hashes, album_ids, features = catalog.albums.live_member_vectors(model_id)
+    if not hashes:
         return summary
-    hashes = [r[0] for r in rows]
-    features = np.stack([np.frombuffer(r[2], dtype="<f4") for r in rows]).astype(np.float32)
     names = album_names(
-        catalog, {r[0]: r[1] for r in rows}, hashes, features, text, vocabulary.names(), vocabulary.generic
+        catalog,
+        dict(zip(hashes, album_ids, strict=True)),
+        hashes,
+        features,
+        text,
+        vocabulary.names(),
+        vocabulary.generic,
     )
-    with catalog.transaction() as db:
-        write_album_names(db, names, time.time())
+    with catalog.transaction():
+        write_album_names(catalog, names)
     generic = sum(n.generic for n in names.values())
     return NamingSummary(
         summary.clusters, summary.generic, summary.terms, summary.seconds, albums=len(names), albums_generic=generic

@@ -36,7 +36,7 @@ def ensemble_features(
     """
     progress = ensure_progress(progress)
     keys = [prompt_key(prompts) for prompts in prompt_sets]
-    cached = _load(catalog, model_id, set(keys))
+    cached = catalog.term_embeddings(model_id, set(keys))
     missing = [i for i, key in enumerate(keys) if key not in cached]
     if missing:
         progress.phase(phase, len(missing))
@@ -44,7 +44,7 @@ def ensemble_features(
             check_cancelled(progress)
             prompts = [p for i in chunk for p in prompt_sets[i]]
             vectors = embedder.embed_texts(prompts)
-            rows: list[tuple[int, str, bytes]] = []
+            rows: list[tuple[str, np.ndarray]] = []
             start = 0
             for i in chunk:
                 count = len(prompt_sets[i])
@@ -52,20 +52,12 @@ def ensemble_features(
                 start += count
                 unit = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype("<f4")
                 cached[keys[i]] = unit
-                rows.append((model_id, keys[i], unit.tobytes()))
-            with catalog.transaction() as db:
-                db.executemany(
-                    "INSERT OR REPLACE INTO term_embeddings(model_id, prompt_key, vector) VALUES(?,?,?)", rows
-                )
+                rows.append((keys[i], unit))
+            catalog.put_term_embeddings(model_id, rows)
             progress.advance(len(chunk))
     if not keys:
         return np.zeros((0, embedder.dim), dtype=np.float32)
     return np.stack([cached[key] for key in keys]).astype(np.float32)
-
-
-def _load(catalog: Catalog, model_id: int, keys: set[str]) -> dict[str, np.ndarray]:
-    rows = catalog.execute("SELECT prompt_key, vector FROM term_embeddings WHERE model_id=?", (model_id,))
-    return {key: np.frombuffer(blob, dtype="<f4") for key, blob in rows if key in keys}
 
 
 def _chunks(indices: list[int], prompt_sets: Sequence[Sequence[str]]) -> list[list[int]]:

@@ -9,16 +9,34 @@ again and re-assigned unless the user placed it), then new photos join their bes
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from engine.index.indexer import IndexSummary
 from engine.progress import ProgressReporter
 
 if TYPE_CHECKING:
     from engine.albums.new_photos import AssignSummary
-    from engine.library import Library
     from engine.watch.watcher import ChangeBatch
+
+
+class BatchTarget(Protocol):
+    """What a batch is applied to: the library's index and assignment verbs (`engine.Library` has them)."""
+
+    def index_changes(
+        self,
+        changed: Iterable[Path],
+        rescan: Sequence[Path] = (),
+        *,
+        assign: bool = True,
+        embed: bool = True,
+        progress: ProgressReporter | None = None,
+    ) -> IndexSummary: ...
+
+    def assign_new_photos(self) -> AssignSummary | None: ...
+
 
 _TITLES = {"changes": "changes", "startup": "startup check", "root-back": "folder back"}
 
@@ -61,7 +79,7 @@ class WatchReport:
 
 
 def apply_batch(
-    library: Library, batch: ChangeBatch, progress: ProgressReporter | None = None, *, embed: bool = True
+    library: BatchTarget, batch: ChangeBatch, progress: ProgressReporter | None = None, *, embed: bool = True
 ) -> WatchReport:
     """Catalog, thumbnail and embed what a batch names, then assign new and edited photos to albums.
 

@@ -10,7 +10,6 @@ import pytest
 
 from desktop_app.main_window import MainWindow
 from desktop_app.service import LibraryService
-from engine.watch import apply as watch_apply
 from engine.library import Library
 
 from .conftest import open_window
@@ -58,14 +57,14 @@ def test_a_rename_during_an_import_is_kept(watched, make_photo, qtbot, monkeypat
     window, photos = watched
     service: LibraryService = window.service
     started, release = threading.Event(), threading.Event()
-    real_apply = watch_apply.apply_batch
+    real_apply = Library.apply_watch_batch
 
-    def slow_apply(library, batch, progress=None):
+    def slow_apply(library, batch, progress=None, **options):
         started.set()
         assert release.wait(30)
-        return real_apply(library, batch, progress)
+        return real_apply(library, batch, progress, **options)
 
-    monkeypatch.setattr(watch_apply, "apply_batch", slow_apply)
+    monkeypatch.setattr(Library, "apply_watch_batch", slow_apply)
     album = next(a for a in service.albums() if a.id is not None)
     with qtbot.waitSignal(service.watchReported, timeout=60_000):
         make_photo(photos / "late.jpg", color=COLOURS[1])

@@ -1,0 +1,225 @@
+"""The photo tables: library roots, photos (one row per file) and the files skipped with their reason."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from engine.catalog.connection import Connection
+
+
+@dataclass(frozen=True)
+class PhotoMeta:
+    """What decoding a photo tells about it (dimensions as displayed, after EXIF orientation)."""
+
+    width: int
+    height: int
+    taken_at: str | None
+    taken_at_source: str  # "exif" or "file"
+    orientation: int | None
+    camera: str | None
+
+
+@dataclass(frozen=True)
+class FileState:
+    """The catalog's memory of a file: enough to tell whether it changed since the last scan."""
+
+    id: int
+    size: int
+    mtime_ns: int
+    hash: str | None
+
+
+@dataclass(frozen=True)
+class SkippedState:
+    """A skipped file as last seen; `permanent` reasons are not retried until the file changes."""
+
+    size: int
+    mtime_ns: int
+    reason: str
+    permanent: bool
+
+
+@dataclass(frozen=True)
+class PhotoRow:
+    """One photo as listed by `Catalog.photos`."""
+
+    id: int
+    path: bytes
+    hash: str
+    size: int
+    taken_at: str | None
+    width: int
+    height: int
+    camera: str | None
+    embedded: bool
+
+
+class PhotoTables(Connection):
+    """Owner of `roots`, `photos` and `skipped`; mixed into `Catalog`, which holds the connection."""
+
+    # -- roots -----------------------------------------------------------------------------------
+
+    def add_root(self, path: bytes) -> int:
+        """The id of a library root, adding it if new."""
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO roots(path, added_at) VALUES(?, ?)", (path, time.time()))
+            return db.execute("SELECT id FROM roots WHERE path=?", (path,)).fetchone()[0]
+
+    def roots(self) -> list[tuple[int, bytes]]:
+        return [(r[0], r[1]) for r in self._db.execute("SELECT id, path FROM roots ORDER BY id")]
+
+    def mark_root_scanned(self, root_id: int) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE roots SET last_scan_at=? WHERE id=?", (time.time(), root_id))
+
+    # -- photos ----------------------------------------------------------------------------------
+
+    def photo_states(self, root_id: int) -> dict[bytes, FileState]:
+        rows = self._db.execute("SELECT path, id, size, mtime_ns, hash FROM photos WHERE root_id=?", (root_id,))
+        return {r[0]: FileState(r[1], r[2], r[3], r[4]) for r in rows}
+
+    def skipped_states(self, root_id: int) -> dict[bytes, SkippedState]:
+        """Skipped files of a root, with what is needed to decide whether to read them again."""
+        rows = self._db.execute(
+            "SELECT path, size, mtime_ns, reason, permanent FROM skipped WHERE root_id=?", (root_id,)
+        )
+        return {r[0]: SkippedState(r[1], r[2], r[3], bool(r[4])) for r in rows}
+
+    def insert_photo(self, root_id: int, path: bytes, size: int, mtime_ns: int, hash_: str, meta: PhotoMeta) -> int:
+        now = time.time()
+        cur = self._db.execute(
+            "INSERT INTO photos(root_id, path, size, mtime_ns, hash, width, height, taken_at, taken_at_source,"
+            " orientation, camera, added_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                root_id,
+                path,
+                size,
+                mtime_ns,
+                hash_,
+                meta.width,
+                meta.height,
+                meta.taken_at,
+                meta.taken_at_source,
+                meta.orientation,
+                meta.camera,
+                now,
+                now,
+            ),
+        )
+        self._db.execute("DELETE FROM skipped WHERE path=?", (path,))
+        return int(cur.lastrowid)
+
+    def update_photo(
+        self,
+        photo_id: int,
+        *,
+        root_id: int,
+        path: bytes,
+        size: int,
+        mtime_ns: int,
+        hash_: str,
+        meta: PhotoMeta | None,
+    ) -> None:
+        """Point an existing photo at a (possibly new) path and content; `meta` None keeps the old metadata."""
+        self._db.execute(
+            "UPDATE photos SET root_id=?, path=?, size=?, mtime_ns=?, hash=?, updated_at=? WHERE id=?",
+            (root_id, path, size, mtime_ns, hash_, time.time(), photo_id),
+        )
+        if meta is not None:
+            self._db.execute(
+                "UPDATE photos SET width=?, height=?, taken_at=?, taken_at_source=?, orientation=?, camera=?"
+                " WHERE id=?",
+                (
+                    meta.width,
+                    meta.height,
+                    meta.taken_at,
+                    meta.taken_at_source,
+                    meta.orientation,
+                    meta.camera,
+                    photo_id,
+                ),
+            )
+        self._db.execute("DELETE FROM skipped WHERE path=?", (path,))
+
+    def meta_for_hash(self, hash_: str) -> PhotoMeta | None:
+        """Metadata of any photo with this content, to reuse for a copy or a moved file."""
+        row = self._db.execute(
+            "SELECT width, height, taken_at, taken_at_source, orientation, camera FROM photos WHERE hash=? LIMIT 1",
+            (hash_,),
+        ).fetchone()
+        return PhotoMeta(*row) if row else None
+
+    def delete_photos(self, ids: Iterable[int]) -> int:
+        ids = list(ids)
+        self._db.executemany("DELETE FROM photos WHERE id=?", [(i,) for i in ids])
+        return len(ids)
+
+    def photos_with_hash(self, hash_: str) -> list[tuple[int, int, bytes]]:
+        """(id, root id, path) of every photo with this content."""
+        rows = self._db.execute("SELECT id, root_id, path FROM photos WHERE hash=?", (hash_,))
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def photos(self, model_id: int | None = None) -> list[PhotoRow]:
+        """Every photo, ordered by capture time then path; `embedded` refers to `model_id`."""
+        rows = self._db.execute(
+            "SELECT p.id, p.path, p.hash, p.size, p.taken_at, p.width, p.height, p.camera,"
+            " EXISTS(SELECT 1 FROM embeddings e WHERE e.hash=p.hash AND e.model_id=?)"
+            " FROM photos p ORDER BY p.taken_at IS NULL, p.taken_at, p.path",
+            (model_id if model_id is not None else -1,),
+        )
+        return [PhotoRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8])) for r in rows]
+
+    def complete_hashes(self, model_id: int | None) -> set[str]:
+        """Contents with a photo row, a thumbnail and (when a model is given) an embedding: nothing to redo."""
+        if model_id is None:
+            rows = self._db.execute("SELECT DISTINCT p.hash FROM photos p JOIN thumbnails t ON t.hash=p.hash")
+        else:
+            rows = self._db.execute(
+                "SELECT DISTINCT p.hash FROM photos p JOIN thumbnails t ON t.hash=p.hash"
+                " JOIN embeddings e ON e.hash=p.hash AND e.model_id=?",
+                (model_id,),
+            )
+        return {r[0] for r in rows}
+
+    def photo_paths(self, photo_ids: Iterable[int]) -> dict[int, bytes]:
+        """Photo id → stored path (the OS's bytes) for the given photos that exist."""
+        wanted = set(photo_ids)
+        return {r[0]: r[1] for r in self._db.execute("SELECT id, path FROM photos") if r[0] in wanted}
+
+    def capture_times(self) -> dict[str, str | None]:
+        """Content hash → capture time (ISO 8601) of a photo with that content."""
+        return dict(self._db.execute("SELECT hash, taken_at FROM photos").fetchall())
+
+    def hash_of(self, photo_id: int) -> str | None:
+        """A photo's content hash; None when there is no such photo."""
+        row = self._db.execute("SELECT hash FROM photos WHERE id=?", (photo_id,)).fetchone()
+        return row[0] if row else None
+
+    def hashes_by_id(self) -> dict[int, str]:
+        """Photo id → content hash, for every photo."""
+        return dict(self._db.execute("SELECT id, hash FROM photos").fetchall())
+
+    def count_photos(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
+
+    # -- skipped ---------------------------------------------------------------------------------
+
+    def record_skipped(
+        self, root_id: int, path: bytes, reason: str, detail: str, size: int, mtime_ns: int, permanent: bool
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO skipped(path, root_id, reason, detail, size, mtime_ns, permanent, seen_at)"
+            " VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET root_id=excluded.root_id,"
+            " reason=excluded.reason, detail=excluded.detail, size=excluded.size, mtime_ns=excluded.mtime_ns,"
+            " permanent=excluded.permanent, seen_at=excluded.seen_at",
+            (path, root_id, reason, detail, size, mtime_ns, int(permanent), time.time()),
+        )
+
+    def forget_skipped(self, paths: Iterable[bytes]) -> None:
+        self._db.executemany("DELETE FROM skipped WHERE path=?", [(p,) for p in paths])
+
+    def skipped(self) -> list[tuple[bytes, str, str]]:
+        """Every skipped file with its reason code and detail."""
+        return [(r[0], r[1], r[2]) for r in self._db.execute("SELECT path, reason, detail FROM skipped ORDER BY path")]
