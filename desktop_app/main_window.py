@@ -1,4 +1,4 @@
-"""The main window: album sidebar, thumbnail grid, toolbar (add, re-cluster, search, undo), status bar."""
+"""The main window: album sidebar, thumbnail grid, toolbar (add, re-cluster, undo, redo, search), status bar."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.about import app_icon, show_about
 from desktop_app.album_actions import AlbumActions
+from desktop_app.history_actions import HistoryActions
 from desktop_app.messages import show_error
 from desktop_app.model_banner import ModelBanner
 from desktop_app.models import AlbumListModel, PhotoGridModel, SidebarEntry
@@ -119,6 +120,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.album_actions = AlbumActions(service, self.sidebar, self)
+        self.history_actions = HistoryActions(service, self.statusBar(), self.summary_notice, self)
+        self.undo_action = self.history_actions.undo
+        self.redo_action = self.history_actions.redo
         self.photo_actions = PhotoActions(
             service, self.grid, self._grid_entry, lambda: self.album_model.entries(), self
         )
@@ -182,17 +186,18 @@ class MainWindow(QMainWindow):
         for text, mode in (("Auto", "auto"), ("Fewer albums", "fewer"), ("More albums", "more")):
             action = menu.addAction(text)
             action.triggered.connect(lambda _checked=False, m=mode: self.recluster(m))
+        menu.addSeparator()
+        self.refine_action = menu.addAction("Refine from your corrections (DAC)")
+        self.refine_action.setToolTip("Learn from the photos you moved and sort the others like them")
+        self.refine_action.triggered.connect(self.service.refine)
         self.recluster_button = QToolButton()
         self.recluster_button.setDefaultAction(self.recluster_action)
         self.recluster_button.setMenu(menu)
         self.recluster_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         toolbar.addWidget(self.recluster_button)
 
-        self.undo_action = QAction("Undo", self)
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.undo_action.setToolTip("Undo the last album change (Ctrl+Z)")
-        self.undo_action.triggered.connect(self.undo)
         toolbar.addAction(self.undo_action)
+        toolbar.addAction(self.redo_action)
 
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
@@ -221,6 +226,9 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         edit_menu = bar.addMenu("&Edit")
         edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
+        edit_menu.addAction(self.history_actions.history)
+        edit_menu.addSeparator()
         find = edit_menu.addAction("Search…")
         find.setShortcut(QKeySequence.StandardKey.Find)
         find.triggered.connect(lambda: self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason))
@@ -295,10 +303,6 @@ class MainWindow(QMainWindow):
             if current is not None:
                 self._before_search = current.key
             self._search_query = query
-
-    def undo(self) -> None:
-        description = self.service.undo()
-        self.statusBar().showMessage(f"Undone: {description}" if description else "Nothing to undo", 6_000)
 
     # -- reactions -------------------------------------------------------------------------------
 
@@ -430,6 +434,7 @@ class MainWindow(QMainWindow):
         self.recluster_action.setEnabled(idle and has_photos)
         self.recluster_button.setEnabled(idle and has_photos)
         self.search_box.setEnabled(has_photos)
+        self.history_actions.update_enabled()
 
     # -- geometry --------------------------------------------------------------------------------
 

@@ -12,8 +12,9 @@ from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersiste
 from PySide6.QtGui import QFont, QPixmap
 
 from desktop_app.drag_data import ALBUMS_MIME, PHOTOS_MIME, albums_mime, photos_mime
+from desktop_app.photo_rows import UNDATED
 from desktop_app.qt_compat import emit
-from desktop_app.service import UNDATED, LibraryService
+from desktop_app.service import LibraryService
 from desktop_app.thumbnails import ThumbnailLoader, placeholder_pixmap
 from engine import Album
 

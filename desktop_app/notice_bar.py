@@ -1,4 +1,5 @@
-"""A discreet strip above the photos: a suggestion with its button ("Re-cluster now"), or a summary to read."""
+"""A discreet strip above the photos: a suggestion with its button ("Re-cluster now"), or a summary to read
+(with "Undo" after a re-cluster)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,11 @@ class NoticeBar(QFrame):
     def show_notice(self, text: str) -> None:
         self.message.setText(text)
         self.show()
+
+    def set_action(self, text: str | None) -> None:
+        """Offer another action on the button, or (None) none."""
+        self.action_button.setText(text or "")
+        self.action_button.setVisible(text is not None)
 
     def _accept(self) -> None:
         self.hide()

@@ -25,8 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.photo_rows import PhotoDetails
 from desktop_app.qt_compat import emit
-from desktop_app.service import LibraryService, PhotoDetails
+from desktop_app.service import LibraryService
 
 PREVIEW_SIDE = 2560  # decode at most this long side: sharp on a 4K screen, cheap on a 50 MP photo
 

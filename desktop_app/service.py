@@ -1,15 +1,14 @@
 """`LibraryService`: the one object through which the window talks to the engine.
 
-Quick album actions (rename, merge, pin, undo...) run synchronously on the GUI thread's own `Library`.
-Long operations (index, re-cluster, search, export) run one at a time on a serial worker that opens its
-own `Library`; their progress, outcome and errors arrive as signals.
+Quick album actions (rename, merge, pin, undo, redo...) run synchronously on the GUI thread's own `Library`.
+Long operations (index, re-cluster, refine, search, export) run one at a time on a serial worker that opens
+its own `Library`; their progress, outcome and errors arrive as signals.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,50 +16,25 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from desktop_app.folder_watch import FolderWatch
 from desktop_app.model_check import ModelCheck, ModelSignals
+from desktop_app.photo_rows import PhotoDetails, PhotoRows
 from desktop_app.qt_compat import emit
-from desktop_app.worker import Job, LibraryTask, ProgressAdapter, TaskSignals
-from engine import Album, Library, PhotoRow, display_path
-from engine.errors import InvalidInputError, ModelUnavailableError, PhotoAtlasError
+from desktop_app.worker import (
+    Job,
+    LibraryTask,
+    ProgressAdapter,
+    TaskSignals,
+    UndoState,
+    first_albums,
+    undo_state,
+    undoable,
+)
+from engine import Album, HistoryEntry, Library, display_path
+from engine.errors import ModelUnavailableError, PhotoAtlasError
 from engine.progress import ProgressReporter
 from engine.settings import LibrarySettings
 
 ReclusterMode = Literal["auto", "more", "fewer"]
-UNDATED = "Undated"
-
-
-@dataclass(frozen=True)
-class PhotoDetails:
-    """What the viewer shows about one photo."""
-
-    id: int
-    path: str
-    taken_at: str | None
-    camera: str | None
-    width: int
-    height: int
-    album_id: int | None
-    album_title: str  # "Other" when in no album
-
-    @property
-    def file_name(self) -> str:
-        return Path(self.path).name
-
-    @property
-    def folder(self) -> str:
-        return str(Path(self.path).parent)
-
-
-def first_albums(library: Library, progress: ProgressReporter) -> list[str]:
-    """Cluster a library that has never been clustered, so that a first run ends with albums.
-
-    Later additions join albums through the engine's incremental assignment instead.
-    """
-    if library.clusters():
-        return []
-    try:
-        return library.recluster(progress=progress).lines()
-    except InvalidInputError as exc:  # e.g. too few photos to group yet
-        return [f"No albums yet: {exc}"]
+LATER_CHANGES = "Other changes were made since; undo those first (Edit → History shows them all)."
 
 
 class LibraryService(QObject):
@@ -79,6 +53,8 @@ class LibraryService(QObject):
         modelMissing(message): the CLIP weights are not on this computer (photos are still added).
         modelReady(): the CLIP weights are available (after a check or a download).
         watchReported(lines, suggest_recluster): the folder watcher brought changes into the catalog.
+        operationUndoable(action_ids): the operation just finished (a re-cluster, a refinement) recorded these
+            actions in the history; `undo_actions` reverts them while they are still the latest.
     """
 
     progress = Signal(str, int, int)
@@ -92,6 +68,7 @@ class LibraryService(QObject):
     modelMissing = Signal(str)
     modelReady = Signal()
     watchReported = Signal(list, bool)
+    operationUndoable = Signal(list)
 
     def __init__(self, directory: str | os.PathLike[str] | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -102,10 +79,7 @@ class LibraryService(QObject):
         self._signals: TaskSignals | None = None
         self._title = ""
         self._albums: list[Album] | None = None
-        self._hashes: dict[int, str] | None = None
-        self._ids: list[int] | None = None
-        self._paths: dict[int, bytes] = {}
-        self._rows: dict[int, PhotoRow] = {}
+        self._photo_rows: PhotoRows | None = None
         self._watch = FolderWatch(self)
         self._watch.queued.connect(self._apply_watched_changes)
         self.busyChanged.connect(lambda busy: busy or self._apply_watched_changes())
@@ -114,8 +88,6 @@ class LibraryService(QObject):
         self._model_signals.ready.connect(self.modelReady)
         self._model_signals.missing.connect(self.modelMissing)
         self._album_of: dict[int, int | None] | None = None
-        self._years: dict[str, list[int]] | None = None
-        self._folder_ids: dict[str, list[int]] = {}
 
     # -- lifecycle and state ---------------------------------------------------------------------
 
@@ -163,81 +135,40 @@ class LibraryService(QObject):
 
     def all_photo_ids(self) -> list[int]:
         """Every photo, by capture time."""
-        self._load_photos()
-        assert self._ids is not None
-        return self._ids
+        return self._photos().ids
 
     def photo_path(self, photo_id: int) -> str:
-        self._load_photos()
-        raw = self._paths.get(photo_id)
-        return display_path(raw) if raw is not None else ""
+        return self._photos().path(photo_id)
 
     def thumbnail_file(self, photo_id: int) -> Path | None:
         """The cached thumbnail of a photo on disk, or None when it has none."""
-        self._load_photos()
-        assert self._hashes is not None
-        hash_ = self._hashes.get(photo_id)
+        hash_ = self._photos().hash_of(photo_id)
         return self._library.thumbnail_file(hash_) if hash_ else None
 
     def photo_details(self, photo_id: int) -> PhotoDetails | None:
         """File, date, camera, size and album of a photo; None when it is no longer in the catalog."""
-        self._load_photos()
-        row = self._rows.get(photo_id)
-        if row is None:
-            return None
         if self._album_of is None:
             self._album_of = {p: a.id for a in self.albums() for p in a.members}
-        album = self.album(self._album_of.get(photo_id))
-        title = album.title if album is not None and album.id is not None else "Other"
-        return PhotoDetails(
-            photo_id,
-            display_path(row.path),
-            row.taken_at,
-            row.camera,
-            row.width,
-            row.height,
-            album.id if album else None,
-            title,
-        )
+        return self._photos().details(photo_id, self.album(self._album_of.get(photo_id)))
 
     def folder_photo_ids(self, folder: str) -> list[int]:
         """Photos under one library folder (a root, shown as `photo_folders` gives it), by capture time."""
-        self._load_photos()
-        assert self._ids is not None
-        if folder not in self._folder_ids:  # cached until photos change: album actions reload the sidebar
-            prefix = folder.rstrip(os.sep) + os.sep
-            self._folder_ids[folder] = [i for i in self._ids if display_path(self._paths[i]).startswith(prefix)]
-        return self._folder_ids[folder]
+        return self._photos().in_folder(folder)  # cached until photos change
 
     def photos_by_year(self) -> dict[str, list[int]]:
         """Photo ids by the year they were taken, newest year first, "Undated" last."""
-        self._load_photos()
-        if self._years is None:
-            years: dict[str, list[int]] = {}
-            for photo_id in self._ids or []:
-                taken = self._rows[photo_id].taken_at
-                years.setdefault(taken[:4] if taken else UNDATED, []).append(photo_id)
-            order = sorted((y for y in years if y != UNDATED), reverse=True) + ([UNDATED] if UNDATED in years else [])
-            self._years = {y: years[y] for y in order}
-        return self._years
+        return self._photos().by_year()
 
-    def _load_photos(self) -> None:
-        if self._hashes is None:
-            rows = self._library.photos()
-            self._ids = [r.id for r in rows]
-            self._hashes = {r.id: r.hash for r in rows}
-            self._paths = {r.id: r.path for r in rows}
-            self._rows = {r.id: r for r in rows}
-            self._years = None
-            self._folder_ids = {}
+    def _photos(self) -> PhotoRows:
+        if self._photo_rows is None:
+            self._photo_rows = PhotoRows(self._library.photos())
+        return self._photo_rows
 
     def _invalidate(self, photos: bool = False) -> None:
         self._albums = None
         self._album_of = None
         if photos:
-            self._hashes = self._ids = None
-            self._paths = {}
-            self._rows = {}
+            self._photo_rows = None
             emit(self.photosChanged)
         emit(self.albumsChanged)
 
@@ -295,20 +226,68 @@ class LibraryService(QObject):
     def set_cover(self, album_id: int, photo_id: int) -> bool:
         return self._act(lambda: self._library.albums.set_cover(album_id, photo_id))
 
-    def undo(self) -> str | None:
-        """Undo the latest album action; its description, or None when there was nothing to undo."""
-        done: list[str | None] = []
-        if not self._act(lambda: done.append(self._library.albums.undo())) or done[0] is None:
-            return None
-        return done[0]
+    # -- history: undo and redo ------------------------------------------------------------------
 
-    def _act(self, action: Callable[[], object]) -> bool:
+    def history(self, limit: int = 100) -> list[HistoryEntry]:
+        """The latest actions (the user's, re-clusters, refinements, naming, imports), newest first."""
+        return self._library.history(limit)
+
+    def undo_state(self) -> UndoState:
+        """The actions Undo and Redo would revert and re-apply now."""
+        return undo_state(self._library)
+
+    def undo(self) -> str | None:
+        """Undo the latest action, whatever its kind; its description.
+
+        None when there was nothing to undo, or when it cannot be undone: then nothing changed and
+        `operationFailed` says why.
+        """
+        return self._step(self._library.albums.undo)
+
+    def redo(self) -> str | None:
+        """Re-apply the action undone last; its description, or None (nothing to redo, or reported)."""
+        return self._step(self._library.albums.redo)
+
+    def undo_actions(self, action_ids: Sequence[int]) -> list[str]:
+        """Undo the actions one operation recorded, if they are still the latest done ones; their descriptions.
+
+        Reported through `operationFailed` (and nothing changes) when other actions came after them.
+        """
+        if not action_ids:
+            return []
+        if not self.actions_are_latest(action_ids):
+            emit(self.operationFailed, LATER_CHANGES, "")
+            return []
+        undone: list[str] = []
+        for _ in action_ids:
+            description = self._step(self._library.albums.undo, reload=False)
+            if description is None:
+                break
+            undone.append(description)
+        self._invalidate()
+        return undone
+
+    def actions_are_latest(self, action_ids: Sequence[int]) -> bool:
+        """Whether these actions are exactly the latest ones not undone (so undoing them reverts just them)."""
+        if not action_ids:
+            return False
+        done = [e.id for e in self._library.history(max(100, 4 * len(action_ids))) if not e.undone]
+        return sorted(done[: len(action_ids)]) == sorted(action_ids)
+
+    def _step(self, step: Callable[[], str | None], reload: bool = True) -> str | None:
+        description: list[str | None] = []
+        if not self._act(lambda: description.append(step()), reload) or description[0] is None:
+            return None
+        return description[0]
+
+    def _act(self, action: Callable[[], object], reload: bool = True) -> bool:
         try:
             action()
         except PhotoAtlasError as exc:
             emit(self.operationFailed, str(exc), "")
             return False
-        self._invalidate()
+        if reload:
+            self._invalidate()
         return True
 
     # -- long operations -------------------------------------------------------------------------
@@ -336,11 +315,21 @@ class LibraryService(QObject):
             self.start_watching(**self._watch_options)
 
     def recluster(self, mode: ReclusterMode = "auto") -> bool:
-        def job(library: Library, progress: ProgressReporter) -> list[str]:
-            summary = library.recluster(more=mode == "more", fewer=mode == "fewer", progress=progress)
-            return summary.lines()
+        """Re-cluster (`operationFinished` with what changed by album name, then `operationUndoable`)."""
+        more, fewer = mode == "more", mode == "fewer"
+        job = undoable(lambda library, progress: library.recluster(more=more, fewer=fewer, progress=progress))
+        return self.start_operation("Re-clustering", job, on_result=self._undoable_finished)
 
-        return self.start_operation("Re-clustering", job)
+    def refine(self) -> bool:
+        """Refine the albums with DAC, taught by the user's corrections; reported like a re-cluster."""
+        job = undoable(lambda library, progress: library.refine(progress=progress))
+        return self.start_operation("Refining albums", job, on_result=self._undoable_finished)
+
+    def _undoable_finished(self, result: tuple[list[str], list[int]]) -> None:
+        lines, actions = result
+        emit(self.operationFinished, lines)
+        if actions:
+            emit(self.operationUndoable, actions)
 
     def search(self, query: str, limit: int = 200) -> bool:
         def job(library: Library, progress: ProgressReporter) -> list[int]:

@@ -2,7 +2,8 @@
 
 A job is a plain function `job(library, progress) -> result`. The task opens its own `Library` on the
 worker thread, because a SQLite connection belongs to the thread that opened it; results and errors come
-back to the GUI thread through queued signals. Workers never touch widgets.
+back to the GUI thread through queued signals. Workers never touch widgets. Below the task: jobs the
+service shares (a first clustering; a re-cluster that reports the actions it recorded, for its Undo).
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
 from desktop_app.qt_compat import emit
-from engine import Library
-from engine.errors import Cancelled, PhotoAtlasError
+from engine import HistoryEntry, Library
+from engine.errors import Cancelled, InvalidInputError, PhotoAtlasError
 from engine.progress import ProgressReporter
 
 log = logging.getLogger(__name__)
@@ -108,3 +110,62 @@ class LibraryTask(QRunnable):
             emit(self.signals.failed, message, traceback.format_exc())
         else:
             emit(self.signals.succeeded, result)
+
+
+# -- jobs the service runs, and what it reads of the history ---------------------------------------
+
+# The kinds of action a re-cluster or a refinement records (naming included): what its summary's Undo reverts.
+OPERATION_KINDS = frozenset({"recluster", "refine", "name"})
+
+
+@dataclass(frozen=True)
+class UndoState:
+    """What Undo and Redo would do now: the action each would revert or re-apply (None: nothing)."""
+
+    undo: HistoryEntry | None
+    redo: HistoryEntry | None
+
+
+def undo_state(library: Library, limit: int = 50) -> UndoState:
+    """The next undo and redo of a library, read from its history (redoable: undone, above every done one)."""
+    while True:
+        entries = library.history(limit)
+        redo = None
+        for entry in entries:  # newest first
+            if not entry.undone:
+                return UndoState(entry, redo)
+            if entry.redoable:
+                redo = entry  # the lowest of the undone ones on top was undone last: redo re-applies it
+        if len(entries) < limit:
+            return UndoState(None, redo)
+        limit *= 4
+
+
+def undoable(run: Callable[[Library, ProgressReporter], Any]) -> Job:
+    """A re-cluster or refinement as a job that also reports the actions it recorded in the history.
+
+    Its result: the summary lines, what changed album by album first, and the ids of those actions.
+    """
+
+    def job(library: Library, progress: ProgressReporter) -> tuple[list[str], list[int]]:
+        before = undo_state(library).undo
+        summary = run(library, progress)
+        since = before.id if before is not None else 0
+        recorded = [e.id for e in library.history(50) if e.id > since and not e.undone and e.kind in OPERATION_KINDS]
+        changes = list(getattr(summary, "changes", []))  # by album name: what the user reads first
+        return changes + [line for line in summary.lines() if line not in changes], recorded
+
+    return job
+
+
+def first_albums(library: Library, progress: ProgressReporter) -> list[str]:
+    """Cluster a library that has never been clustered, so that a first run ends with albums.
+
+    Later additions join albums through the engine's incremental assignment instead.
+    """
+    if library.clusters():
+        return []
+    try:
+        return library.recluster(progress=progress).lines()
+    except InvalidInputError as exc:  # e.g. too few photos to group yet
+        return [f"No albums yet: {exc}"]

@@ -17,6 +17,7 @@ Types the verbs return or take:
     PhotoRow: one photo as `Library.photos()` lists it (path bytes, content hash, date, size, camera).
     LibraryWatcher, ChangeBatch: what `Library.watcher()` returns, and the batches it hands over for
         `Library.apply_watch_batch`.
+    HistoryEntry: one action of the history (`Library.history`), which `Library.albums.undo`/`redo` walk.
     WeightsStatus: where a model's weights stand on this computer (`Library.weights_status`).
 
 Helpers:
@@ -50,6 +51,7 @@ from engine.settings import LibrarySettings, ModelSpec
 if TYPE_CHECKING:
     from engine.albums.store import Album
     from engine.catalog import PhotoRow
+    from engine.catalog.albums import HistoryEntry
     from engine.cli.main import build_parser as cli_parser
     from engine.cli.main import main as cli_main
     from engine.cluster import CPPClusterer
@@ -67,6 +69,7 @@ __all__ = [
     "CatalogError",
     "ChangeBatch",
     "DACRefiner",
+    "HistoryEntry",
     "InvalidInputError",
     "Library",
     "LibrarySettings",
@@ -93,6 +96,7 @@ _LAZY = {
     "Album": ("engine.albums.store", "Album"),
     "CPPClusterer": ("engine.cluster", "CPPClusterer"),
     "ChangeBatch": ("engine.watch.watcher", "ChangeBatch"),
+    "HistoryEntry": ("engine.catalog.albums", "HistoryEntry"),
     "DACRefiner": ("engine.cluster.dac", "DACRefiner"),
     "Library": ("engine.library", "Library"),
     "LibraryWatcher": ("engine.watch.watcher", "LibraryWatcher"),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from engine.albums.clusters import ClusterInfo
 from engine.albums.store import AlbumStore
 from engine.catalog import CATALOG_FILE, Catalog, PhotoRow
+from engine.catalog.albums import HistoryEntry
 from engine.embed.embedder import Embedder, load_embedder, model_key, select_device
 from engine.errors import InvalidInputError, ModelUnavailableError
 from engine.index.indexer import Indexer, IndexSummary
@@ -133,8 +134,8 @@ class Library:
         """Files that were not cataloged, by path: (path, reason code, detail)."""
         return self.catalog.skipped()
 
-    def history(self, limit: int = 20) -> list[tuple[int, str, bool]]:
-        """The latest album actions, newest first: (id, description, undone)."""
+    def history(self, limit: int = 20) -> list[HistoryEntry]:
+        """The latest actions (album edits, re-clusters, naming, new photos), newest first."""
         return self.albums.history(limit)
 
     # -- settings and model ----------------------------------------------------------------------
@@ -379,11 +380,14 @@ class Library:
         ids, _ = self.embeddings()  # raises with advice when nothing is embedded
         model_id = self.model_id()
         assert model_id is not None and ids
+        wording = "Re-cluster into more albums" if more else "Re-cluster into fewer albums" if fewer else None
         k = choose_k(self.catalog, k, more, fewer)
+        wording = wording or (f"Re-cluster into {k} albums" if k is not None else "Re-cluster")
         naming = self._naming(progress)
-        summary = recluster(self.catalog, model_id, k, self._settings.device, naming, progress)
+        summary = recluster(self.catalog, model_id, k, self._settings.device, naming, progress, wording)
         if naming is not None:
-            summary.naming = self.name(progress).lines()[0]
+            # The albums were named inside the re-cluster (one action, undone as one); this names the clusters.
+            summary.naming = self._name_clusters(progress).lines()[0]
         if self._settings.dac_refine:  # the settings switch: DAC refinement after every re-cluster
             try:
                 summary.refined = self.refine(progress).lines()
@@ -443,6 +447,15 @@ class Library:
             raise InvalidInputError("the vocabulary would be empty: add a term or run photoatlas vocab reset")
         choice.save(self.directory)
         return vocabulary
+
+    def _name_clusters(self, progress: ProgressReporter | None) -> NamingSummary:
+        from engine.naming.album_names import name_and_store
+
+        embedder = self.embedder()
+        model_id = self.catalog.model_id(embedder.key, embedder.dim)
+        summary = name_and_store(self.catalog, embedder, model_id, self.vocabulary(), progress=progress)
+        named = sum(1 for a in self.albums.albums() if a.id is not None and not a.user_named)
+        return dataclasses.replace(summary, albums=named)
 
     def name(self, progress: ProgressReporter | None = None) -> NamingSummary:
         """Recompute automatic names (clusters and albums the user has not named) from the vocabulary."""

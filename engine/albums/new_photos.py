@@ -68,7 +68,7 @@ def assign_new_photos(catalog: Catalog, model_id: int) -> AssignSummary | None:
     targets = {c: album for c, album, retired, pinned in mapped if not retired and not pinned}
     targets.update(_followed(catalog, clustering_id, [c for c, _, retired, _ in mapped if retired]))
     assigned = 0
-    with catalog.transaction():
+    with catalog.albums.action("import", "New photos joined albums") as journal:
         seen: set[str] = set()
         for (photo_id, hash_, _), label, score in zip(new, labels, confidence, strict=True):
             album = targets.get(int(label)) if label >= 0 and score >= floor else None
@@ -79,6 +79,7 @@ def assign_new_photos(catalog: Catalog, model_id: int) -> AssignSummary | None:
                 catalog.albums.machine_add(hash_, album)
                 assigned += 1
             seen.add(hash_)
+        journal.description = f"{assigned} new photo{'s' * (assigned != 1)} joined albums"
     return AssignSummary(assigned, len(new) - assigned, catalog.albums.other_share(model_id))
 
 

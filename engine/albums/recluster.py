@@ -8,6 +8,7 @@ exactly as they were.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ class ReclusterSummary:
     naming: str = ""
     coding_lengths: dict[int, float] = field(default_factory=dict)
     refined: list[str] = field(default_factory=list)  # what DAC refinement did, when the setting ran it
+    changes: list[str] = field(default_factory=list)  # what changed, album by album, in sentences
 
     def lines(self) -> list[str]:
         how = "chosen by coding length" if self.chosen else "as requested"
@@ -54,7 +56,7 @@ class ReclusterSummary:
         ]
         if self.naming:
             out.append(self.naming)
-        return out + self.refined
+        return out + self.changes + self.refined
 
 
 @dataclass(frozen=True)
@@ -94,9 +96,10 @@ def recluster(
     device: str,
     naming: Naming | None,
     progress: ProgressReporter | None = None,
+    description: str = "Re-cluster",
 ) -> ReclusterSummary:
-    """Cluster the embedded photos and reconcile the albums with the result (see engine.albums.reconcile)."""
-    from engine.cluster import CPPClusterer
+    """Cluster the embedded photos and reconcile the albums with the result (see engine.albums.reconcile);
+    one action in the history, worded by `description`."""
 
     started = time.monotonic()
     progress = ensure_progress(progress)
@@ -106,11 +109,28 @@ def recluster(
 
     estimator = _reuse_for_k(catalog, photos.unique, k)
     if estimator is None:
-        estimator = CPPClusterer(n_clusters=k, random_state=0, device=device).fit(photos.x, progress=progress)
+        estimator = _fit(photos.x, k, device, progress)
     check_cancelled(progress)
     labels = {h: int(label) for h, label in zip(photos.unique, estimator.labels_, strict=True)}
     curve = {int(key): float(v) for key, v in estimator.coding_lengths_.items()}
-    return commit_clustering(catalog, model_id, photos, labels, estimator, k, curve, naming, progress, started)
+    return commit_clustering(
+        catalog, model_id, photos, labels, estimator, k, curve, naming, progress, started, ("recluster", description)
+    )
+
+
+def _fit(x: np.ndarray, k: int | None, device: str, progress: ProgressReporter) -> Any:
+    """A fresh fit for k albums that keeps the whole coding-length curve, so that "more / fewer albums" works
+    from any state; a k the curve cannot read out (beyond the fitted grid) is fitted on its own."""
+    from engine.cluster import CPPClusterer
+
+    estimator = CPPClusterer(n_clusters=None, random_state=0, device=device).fit(x, progress=progress)
+    if k is None or k == estimator.n_clusters_:
+        return estimator
+    try:
+        estimator.use_k(k)
+    except InvalidInputError:
+        estimator = CPPClusterer(n_clusters=k, random_state=0, device=device).fit(x, progress=progress)
+    return estimator
 
 
 @dataclass(frozen=True)
@@ -136,7 +156,9 @@ def library_features(catalog: Catalog, model_id: int) -> LibraryFeatures:
 
 def live_placements(catalog: Catalog) -> tuple[dict[str, tuple[int | None, str]], dict[int, AlbumState]]:
     """Where every placed photo is now (hash → (album or None for Other, source)), and the live albums."""
-    albums = {a: AlbumState(f.pinned, f.merged, f.user_named) for a, f in catalog.albums.live_states().items()}
+    albums = {
+        a: AlbumState(f.pinned, f.merged, f.user_named, f.user_owned) for a, f in catalog.albums.live_states().items()
+    }
     return catalog.albums.placements(), albums
 
 
@@ -151,6 +173,8 @@ def commit_clustering(
     naming: Naming | None,
     progress: ProgressReporter,
     started: float,
+    action: tuple[str, str] = ("recluster", "Re-cluster"),
+    known: dict[int, int] | None = None,
 ) -> ReclusterSummary:
     """Reconcile fresh cluster labels (hash → cluster, −1 for Other) with the albums, name them, and write
     the clustering, the album changes and the names in one transaction.
@@ -160,7 +184,7 @@ def commit_clustering(
     """
     unique, x = photos.unique, photos.x
     members, albums = live_placements(catalog)
-    plan = plan_reconcile(labels, members, albums)
+    plan = plan_reconcile(labels, members, albums, known)
     final = _final_placement(members, plan)
     live = {key: target for key, target in final.items() if target not in plan.retire}
     names = album_names(catalog, live, unique, x, naming.text_features, naming.names, naming.generic) if naming else {}
@@ -173,7 +197,7 @@ def commit_clustering(
         coding_lengths=dict(curve),
     )
     blob = serialise_estimator(estimator)
-    with catalog.transaction():
+    with catalog.albums.action(*action):
         ids: dict[AlbumKey, int | None] = {None: None}
         ids.update({a: a for a in albums})
         taken = {name.casefold() for name in catalog.albums.live_names().values()}
@@ -203,10 +227,55 @@ def commit_clustering(
             summary.shrunk[album] = -delta
     summary.other = sum(1 for target in final.values() if target is None)
     summary.kept_decisions = sum(1 for h, (_, source) in members.items() if source == "user" and h in labels)
+    summary.changes = change_lines(catalog, members, summary.created, summary.retired)
     summary.seconds = time.monotonic() - started
     if naming is None:
         summary.naming = "albums are not named: the model is unavailable (run photoatlas name later)"
     return summary
+
+
+MAX_CHANGE_LINES = 8
+
+
+def change_lines(
+    catalog: Catalog, before: dict[str, tuple[int | None, str]], created: list[int], retired: list[int]
+) -> list[str]:
+    """What an action did to the albums, by name: "“Beach · Jul 2023”: +12 photos, −3", "2 new albums: …",
+    "Your 5 albums are unchanged"."""
+    from engine.albums.store import AlbumStore
+
+    after = {h: album for h, (album, _) in catalog.albums.placements().items()}
+    was = {h: album for h, (album, _) in before.items()}
+    gained: Counter[int] = Counter()
+    lost: Counter[int] = Counter()
+    for h in set(was) | set(after):
+        old, new = was.get(h), after.get(h)
+        if old != new:
+            if new is not None:
+                gained[new] += 1
+            if old is not None:
+                lost[old] += 1
+    titles = {a.id: a.title for a in AlbumStore(catalog).albums() if a.id is not None}
+    owned = {a for a, flags in catalog.albums.live_states().items() if flags.user_owned}
+    lines = []
+    if created:
+        names = ", ".join(f"“{titles[a]}”" for a in created if a in titles)
+        lines.append(f"{len(created)} new album{'s' * (len(created) != 1)}: {names}")
+    changed = [a for a in titles if a not in created and (gained[a] or lost[a])]
+    changed.sort(key=lambda a: -(gained[a] + lost[a]))
+    for album in changed[:MAX_CHANGE_LINES]:
+        parts = [f"+{gained[album]} photo{'s' * (gained[album] != 1)}"] if gained[album] else []
+        parts += [f"−{lost[album]}"] if lost[album] else []
+        lines.append(f"“{titles[album]}”: {', '.join(parts)}")
+    if len(changed) > MAX_CHANGE_LINES:
+        lines.append(f"and {len(changed) - MAX_CHANGE_LINES} more albums changed")
+    if retired:
+        names = ", ".join(f"“{catalog.albums.fields(a, ['name'])['name']}”" for a in retired)
+        lines.append(f"{len(retired)} album{'s' * (len(retired) != 1)} emptied and removed: {names}")
+    steady = [a for a in owned if a in titles and not (gained[a] or lost[a])]
+    if steady:
+        lines.append(f"Your {len(steady)} album{'s' * (len(steady) != 1)} kept every photo")
+    return lines
 
 
 def _provisional_name(taken: set[str]) -> str:

@@ -1,13 +1,14 @@
 """Re-clustering with memory: match fresh clusters to existing albums without undoing the user's decisions.
 
 Pure functions on plain data, so every rule can be tested without a model or a catalog. Rules:
-- a photo the user placed (source 'user') and every photo of a pinned album stays where it is;
-- fresh clusters are matched one-to-one to albums by overlap with an optimal assignment (Hungarian);
-  a match needs most of the album's or most of the cluster's photos in common;
-- an unmatched cluster that lies mostly inside an album the user built by merging or named joins it
-  (the merge stays merged, the named album keeps its photos); any other unmatched cluster becomes a new album;
-- an album left with no photos is retired unless it is pinned (an empty album is no use in the sidebar; a
-  retired album's name comes back with an undo); one with only the user's photos stays.
+- a photo the user placed (source 'user') stays where it is, and so does every photo of a user's album (one
+  the user named, merged into, created or pinned): the machine never takes a photo out of it;
+- fresh clusters are matched one-to-one to the machine's albums by overlap with an optimal assignment
+  (Hungarian); a match needs most of the album's or most of the cluster's photos in common;
+- an unmatched cluster that lies mostly inside a user's album (not pinned) joins it: its other photos are
+  added there (the merge stays merged, the named album grows); any other unmatched cluster becomes a new album;
+- a machine's album left with no photos is retired (an empty album is no use in the sidebar; undo brings it
+  back); a user's album is never retired, even empty.
 """
 
 from __future__ import annotations
@@ -28,11 +29,16 @@ class AlbumState:
     pinned: bool = False
     merged: bool = False
     user_named: bool = False
+    user_owned: bool = False  # named, merged into, created or pinned by the user
+
+    @property
+    def is_users(self) -> bool:
+        return self.user_owned or self.pinned or self.merged or self.user_named
 
     @property
     def is_home(self) -> bool:
-        """The user shaped this album (merged or named it): unmatched clusters mostly inside it join it."""
-        return (self.merged or self.user_named) and not self.pinned
+        """A user's album that may grow: unmatched clusters mostly inside it join it."""
+        return self.is_users and not self.pinned
 
 
 @dataclass
@@ -49,6 +55,7 @@ def plan_reconcile(
     labels: dict[str, int],
     members: dict[str, tuple[int | None, str]],
     albums: dict[int, AlbumState],
+    known: dict[int, int] | None = None,
 ) -> ReconcilePlan:
     """Plan a re-cluster.
 
@@ -56,27 +63,34 @@ def plan_reconcile(
         labels: content hash → fresh cluster label (−1 for "Other") of every clustered photo.
         members: content hash → (album id or None for "Other", source 'user' | 'auto') as stored now.
         albums: the live albums.
+        known: clusters whose album is known already (refinement learns the albums themselves as its
+            classes); a pinned or retired album there is ignored and the cluster is matched as usual.
 
     Returns:
         The plan: cluster → album, the machine's new placement of every non-fixed clustered photo (None
         = "Other"), the albums to retire and the new albums to create.
     """
     fixed = {
-        h for h, (album, source) in members.items() if source == "user" or (album in albums and albums[album].pinned)
+        h for h, (album, source) in members.items() if source == "user" or (album in albums and albums[album].is_users)
     }
     clusters: dict[int, set[str]] = {}
     for h, label in labels.items():
         if label >= 0:
             clusters.setdefault(label, set()).add(h)
-    candidates = sorted(a for a, state in albums.items() if not state.pinned)
+    candidates = sorted(a for a, state in albums.items() if not state.is_users)
     album_members: dict[int, set[str]] = {a: set() for a in candidates}
     for h, (album, _) in members.items():
         if album in album_members:
             album_members[album].add(h)
 
     plan = ReconcilePlan()
+    plan.cluster_album.update(
+        {c: a for c, a in (known or {}).items() if c in clusters and a in albums and not albums[a].pinned}
+    )
     cluster_ids = sorted(clusters)
-    matched = _match(cluster_ids, clusters, candidates, album_members)
+    free = [c for c in cluster_ids if c not in plan.cluster_album]
+    taken = set(plan.cluster_album.values())
+    matched = _match(free, clusters, [a for a in candidates if a not in taken], album_members)
     plan.cluster_album.update(matched)
     for c in cluster_ids:
         if c in plan.cluster_album:

@@ -77,14 +77,11 @@ class RefineSummary:
             f" the machine's clusters agreed with {self.agreement_before:.0%} of them, the refined model"
             f" agrees with {self.agreement_after:.0%}",
         ]
-        if self.changed:
-            affected = ", ".join(str(a) for a in self.albums_affected[:12])
-            more = "…" if len(self.albums_affected) > 12 else ""
-            out.append(f"{self.changed} photos changed album; albums affected: {affected}{more}")
-        else:
+        if not self.changed:
             out.append("no photo changed album")
         if self.recluster is not None:
             out.append(self.recluster.lines()[1])
+            out.extend(self.recluster.changes)
             if self.recluster.naming:
                 out.append(self.recluster.naming)
         return out
@@ -158,7 +155,18 @@ def refine(
     curve = clustering.coding_lengths
     where_before = {h: a for h, (a, _) in members.items()}
     summary = commit_clustering(
-        catalog, model_id, photos, labels, stored, clustering.requested_k, curve, naming, progress, started
+        catalog,
+        model_id,
+        photos,
+        labels,
+        stored,
+        clustering.requested_k,
+        curve,
+        naming,
+        progress,
+        started,
+        ("refine", "Refine the albums (DAC)"),
+        known=dict(enumerate(album_ids)),  # DAC's classes are the albums themselves
     )
     where_after = {h: a for h, (a, _) in live_placements(catalog)[0].items()}
     changed = [h for h in photos.unique if where_before.get(h) != where_after.get(h)]

@@ -1,19 +1,19 @@
 """Albums: the user's groups of photos, built from clusters, edited by the user, never overridden by the machine.
 
-Every user action is one transaction that also records what undoing it restores, so `undo` walks back
-through the actions in order. A photo's placement is stored by content hash with its source: 'user'
-placements (moves, splits, removals, merges, and every member of a pinned album) are decisions that a
-re-cluster keeps; 'auto' placements are the machine's and may change.
+Every action (the user's, and the machine's re-clusters, naming and new photos) is one transaction that
+also records what undoing and redoing it put back (`engine.catalog.albums`), so `undo` and `redo` walk the
+history in order. A photo's placement is stored by content hash with its source: 'user' placements (moves,
+splits, removals, merges) are decisions that a re-cluster keeps; 'auto' placements are the machine's and
+may change, except in an album the user named, merged into, created or pinned: that album is the user's.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from engine.catalog import Catalog
+from engine.catalog.albums import DONE, SUPERSEDED, UNDONE, HistoryEntry
 from engine.errors import InvalidInputError
 
 MAX_NAME_LENGTH = 200
@@ -35,6 +35,7 @@ class Album:
     generic: bool = False
     alternatives: tuple[str, ...] = ()
     user_members: int = 0  # photos the user placed here
+    user_owned: bool = False  # the user named, merged into, created or pinned it: the machine keeps out
 
     @property
     def size(self) -> int:
@@ -48,33 +49,6 @@ class Album:
 
         span = format_date_span(parse_time(self.date_from), parse_time(self.date_to))
         return f"{self.name} · {span}" if span and not self.user_named else self.name
-
-
-@dataclass
-class _Undo:
-    """What one action changed, as the values to put back."""
-
-    albums: dict[int, dict[str, object]] = field(default_factory=dict)
-    members: dict[str, tuple[int | None, str] | None] = field(default_factory=dict)
-    created: list[int] = field(default_factory=list)
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "albums": {str(k): v for k, v in self.albums.items()},
-                "members": {h: list(v) if v is not None else None for h, v in self.members.items()},
-                "created": self.created,
-            }
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> _Undo:
-        data = json.loads(text)
-        return cls(
-            {int(k): v for k, v in data["albums"].items()},
-            {h: (v[0], v[1]) if v is not None else None for h, v in data["members"].items()},
-            list(data["created"]),
-        )
 
 
 class AlbumStore:
@@ -127,6 +101,7 @@ class AlbumStore:
                     row.generic,
                     row.alternatives,
                     user_counts[album_id],
+                    row.user_owned,
                 )
             )
         out.sort(key=lambda a: (-a.size, a.id))
@@ -151,18 +126,23 @@ class AlbumStore:
             raise InvalidInputError(f"several albums are named '{text}' ({', '.join(map(str, exact))}): use the id")
         raise InvalidInputError(f"no album '{text}': see photoatlas albums")
 
-    def history(self, limit: int = 20) -> list[tuple[int, str, bool]]:
-        """The latest actions: (id, description, undone)."""
+    def history(self, limit: int = 20) -> list[HistoryEntry]:
+        """The latest actions, newest first; undone ones newer than every done one can be redone."""
         return self.catalog.albums.history(limit)
+
+    def _quoted(self, album_id: int | None) -> str:
+        """An album as people know it, by name ("Other" for none)."""
+        if album_id is None:
+            return "Other"
+        return f"“{self.catalog.albums.fields(album_id, ['name'])['name']}”"
 
     # -- user actions ----------------------------------------------------------------------------
 
     def rename(self, album: str | int, name: str) -> str:
         album_id = self.resolve(album)
         name = self._valid_name(name, exclude=album_id)
-        with self._action("rename", f"rename album {album_id} to '{name}'") as undo:
-            self._save_album(undo, album_id, ("name", "user_named"))
-            self.catalog.albums.update(album_id, name=name, user_named=1)
+        with self.catalog.albums.action("rename", f"Rename {self._quoted(album_id)} to “{name}”"):
+            self.catalog.albums.update(album_id, name=name, user_named=1, user_owned=1)
         return name
 
     def merge(self, sources: Sequence[str | int], into: str | int) -> int:
@@ -172,52 +152,48 @@ class AlbumStore:
         if not source_ids:
             raise InvalidInputError("name at least one album to merge")
         if target in source_ids:
-            raise InvalidInputError(f"cannot merge album {target} into itself")
-        description = f"merge album{'s' if len(source_ids) > 1 else ''} {', '.join(map(str, source_ids))} into {target}"
-        with self._action("merge", description) as undo:
-            self._save_album(undo, target, ("merged",))
-            for album_id in source_ids:
-                self._save_album(undo, album_id, ("retired_at",))
+            raise InvalidInputError(f"cannot merge {self._quoted(target)} into itself")
+        names = ", ".join(self._quoted(a) for a in source_ids)
+        with self.catalog.albums.action("merge", f"Merge {names} into {self._quoted(target)}"):
             hashes = self.catalog.albums.member_hashes([target, *source_ids])
             # Every photo of the merged album (the target's own as well as the sources') becomes the user's
             # placement: a re-cluster that would split them apart again leaves them where the merge put them.
-            self._place(undo, hashes, target, "user")
+            self._place(hashes, target, "user")
             self.catalog.albums.retire(source_ids)
-            self.catalog.albums.update(target, merged=1)
+            self.catalog.albums.update(target, merged=1, user_owned=1)
         return target
 
     def move(self, photo_ids: Sequence[int], album: str | int) -> int:
         """Put photos into an album, as the user's decision."""
         album_id = self.resolve(album)
         hashes = self._photo_hashes(photo_ids)
-        with self._action("move", f"move {len(photo_ids)} photo(s) to album {album_id}") as undo:
-            self._place(undo, hashes, album_id, "user")
+        with self.catalog.albums.action("move", f"Move {_photos(len(photo_ids))} to {self._quoted(album_id)}"):
+            self._place(hashes, album_id, "user")
         return album_id
 
     def remove(self, photo_ids: Sequence[int]) -> None:
         """Take photos out of their albums into "Other", as the user's decision."""
         hashes = self._photo_hashes(photo_ids)
-        with self._action("remove", f"move {len(photo_ids)} photo(s) to Other") as undo:
-            self._place(undo, hashes, None, "user")
+        with self.catalog.albums.action("remove", f"Move {_photos(len(photo_ids))} to Other"):
+            self._place(hashes, None, "user")
 
     def split(self, photo_ids: Sequence[int], name: str | None = None) -> int:
-        """A new album holding the given photos; named by the user, or automatically when no name is given."""
+        """A new album, the user's, holding the given photos; named by the user, or provisionally."""
         hashes = self._photo_hashes(photo_ids)
         user_name = self._valid_name(name) if name is not None else None
-        with self._action("split", f"split {len(photo_ids)} photo(s) into a new album") as undo:
+        album_name = user_name or self._placeholder_name()
+        with self.catalog.albums.action("split", f"New album “{album_name}” from {_photos(len(photo_ids))}"):
             album_id = self.catalog.albums.create(
-                user_name or self._placeholder_name(), user_named=user_name is not None, cover_hash=hashes[0]
+                album_name, user_named=user_name is not None, user_owned=True, cover_hash=hashes[0]
             )
-            undo.created.append(album_id)
-            self._place(undo, hashes, album_id, "user")
+            self._place(hashes, album_id, "user")
         return album_id
 
     def pin(self, album: str | int, pinned: bool = True) -> int:
         """Freeze (or unfreeze) an album: a pinned album's photos stay exactly as they are."""
         album_id = self.resolve(album)
-        with self._action("pin", f"{'pin' if pinned else 'unpin'} album {album_id}") as undo:
-            self._save_album(undo, album_id, ("pinned",))
-            self.catalog.albums.update(album_id, pinned=int(pinned))
+        with self.catalog.albums.action("pin", f"{'Pin' if pinned else 'Unpin'} {self._quoted(album_id)}"):
+            self.catalog.albums.update(album_id, pinned=int(pinned), user_owned=1)
         return album_id
 
     def set_cover(self, album: str | int, photo_id: int) -> None:
@@ -225,62 +201,48 @@ class AlbumStore:
         (hash_,) = self._photo_hashes([photo_id])
         placed = self.catalog.albums.placement(hash_)
         if placed is None or placed[0] != album_id:
-            raise InvalidInputError(f"photo {photo_id} is not in album {album_id}: move it there first")
-        with self._action("cover", f"set the cover of album {album_id}") as undo:
-            self._save_album(undo, album_id, ("cover_hash", "cover_user"))
+            raise InvalidInputError(f"photo {photo_id} is not in {self._quoted(album_id)}: move it there first")
+        with self.catalog.albums.action("cover", f"Set the cover of {self._quoted(album_id)}"):
             self.catalog.albums.update(album_id, cover_hash=hash_, cover_user=1)
 
     def undo(self) -> str | None:
-        """Undo the latest action not yet undone; returns its description, None when there is nothing."""
+        """Undo the latest action (a re-cluster included); returns its description, None when there is none.
+
+        Raises:
+            InvalidInputError: the latest action can no longer be undone (nothing changes; nothing older is).
+        """
         tables = self.catalog.albums
         with self.catalog.transaction():
-            action = tables.latest_action()
+            action = tables.latest_done()
             if action is None:
                 return None
-            undo = _Undo.from_json(action.undo)
-            for album_id, values in undo.albums.items():
-                if values:
-                    tables.update(album_id, **values)
-            revived: set[int] = set()
-            for hash_, before in undo.members.items():
-                if before is None:
-                    tables.unplace(hash_)
-                else:
-                    tables.place(hash_, before[0], before[1])
-                    if before[0] is not None and before[1] == "user":
-                        revived.add(before[0])
-            tables.retire(undo.created)
-            # A re-cluster since the action may have retired the album a photo of the user's goes back to (it
-            # had lost its automatic photos): the user's placement brings it back, as an album with the
-            # user's photos is always kept.
-            for album_id in revived - set(undo.created):
-                tables.revive(album_id)
-            self._settle_names(set(undo.albums) | revived)
-            tables.mark_undone(action.id)
-        return str(action.description)
+            if not tables.can_restore(action.before):
+                raise InvalidInputError(
+                    f"“{action.description}” can no longer be undone: the albums it replaced were discarded"
+                    " after newer re-clusters"
+                )
+            self._settle_names(tables.apply(action.before, undoing=True))
+            # An action recorded by 0.1.0 kept no state to redo it from.
+            tables.mark(action.id, UNDONE if action.after is not None else SUPERSEDED)
+        return action.description
+
+    def redo(self) -> str | None:
+        """Re-apply the action undone last; returns its description, None when there is nothing to redo."""
+        tables = self.catalog.albums
+        with self.catalog.transaction():
+            action = tables.next_to_redo()
+            if action is None or action.after is None:
+                return None
+            if not tables.can_restore(action.after):
+                raise InvalidInputError(f"“{action.description}” can no longer be redone")
+            self._settle_names(tables.apply(action.after, undoing=False))
+            tables.mark(action.id, DONE)
+        return action.description
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    @contextmanager
-    def _action(self, kind: str, description: str) -> Iterator[_Undo]:
-        """One user action: its changes and its undo record commit together."""
-        undo = _Undo()
-        with self.catalog.transaction():
-            yield undo
-            self.catalog.albums.record_action(kind, description, undo.to_json())
-
-    def _save_album(self, undo: _Undo, album_id: int, fields: Sequence[str]) -> None:
-        """Remember the fields an action changes, and only those: undoing a rename after a re-cluster must
-        not bring back an album the re-cluster retired, nor the automatic name it replaced."""
-        saved = undo.albums.setdefault(album_id, {})
-        fields = [f for f in fields if f not in saved]
-        if fields:
-            saved.update(self.catalog.albums.fields(album_id, fields))
-
-    def _place(self, undo: _Undo, hashes: Iterable[str], album_id: int | None, source: str) -> None:
+    def _place(self, hashes: Iterable[str], album_id: int | None, source: str) -> None:
         for hash_ in hashes:
-            if hash_ not in undo.members:
-                undo.members[hash_] = self.catalog.albums.placement(hash_)
             self.catalog.albums.place(hash_, album_id, source)
 
     def _photo_hashes(self, photo_ids: Sequence[int]) -> list[str]:
@@ -306,7 +268,7 @@ class AlbumStore:
             raise InvalidInputError("an album name cannot be only digits (albums are also named by id)")
         clash = self.catalog.albums.name_holder(name, exclude)
         if clash is not None:
-            raise InvalidInputError(f"album {clash} is already named '{name}' (merge them with photoatlas merge)")
+            raise InvalidInputError(f"another album is already named “{name}”: merge them, or choose another name")
         return name
 
     def _settle_names(self, album_ids: Iterable[int]) -> None:
@@ -338,3 +300,7 @@ class AlbumStore:
         while f"new album {number}" in taken:
             number += 1
         return f"New album {number}"
+
+
+def _photos(count: int) -> str:
+    return f"{count} photo{'s' * (count != 1)}"

@@ -2,8 +2,9 @@
 the clusters' names.
 
 This module is the only reader and writer of `clusterings`, `cluster_members`, `cluster_albums` and
-`cluster_names`. There is at most one clustering (a new one replaces the old in the same transaction);
-`current()` is the one way to find it. The fitted estimator is kept as data: a safetensors blob and a JSON
+`cluster_names`. One clustering is active, the current one (`current()` is the one way to find it); the
+latest few before it are kept so that undoing a re-cluster can bring its predecessor back (`activate`).
+The fitted estimator is kept as data: a safetensors blob and a JSON
 description (see `engine.cluster.persist`), never a pickle.
 """
 
@@ -17,6 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.catalog.connection import Connection
+
+# Clusterings kept besides the active one; undoing a re-cluster older than these says it no longer can.
+KEPT_CLUSTERINGS = 10
 
 
 @dataclass(frozen=True)
@@ -53,18 +57,30 @@ class ClusteringTables:
 
     def current(self) -> Clustering | None:
         row = self._c.execute(
-            "SELECT id, model_id, k, requested_k, coding_lengths FROM clusterings ORDER BY id DESC LIMIT 1"
+            "SELECT id, model_id, k, requested_k, coding_lengths FROM clusterings WHERE active=1"
+            " ORDER BY id DESC LIMIT 1"
         ).fetchone()
         if row is None:
             return None
         curve = {int(key): float(value) for key, value in json.loads(row[4]).items()}
         return Clustering(int(row[0]), int(row[1]), int(row[2]), row[3], curve)
 
+    def current_id(self) -> int | None:
+        row = self._c.execute("SELECT id FROM clusterings WHERE active=1 ORDER BY id DESC LIMIT 1").fetchone()
+        return int(row[0]) if row else None
+
+    def exists(self, clustering_id: int) -> bool:
+        return self._c.execute("SELECT 1 FROM clusterings WHERE id=?", (clustering_id,)).fetchone() is not None
+
+    def activate(self, clustering_id: int | None) -> None:
+        """Make a kept clustering the current one again (None: no clustering is current)."""
+        self._c.execute("UPDATE clusterings SET active = (id IS ?)", (clustering_id,))
+
     def estimator(self) -> tuple[bytes, str] | None:
         """The current clustering's fitted estimator as (safetensors blob, JSON description); None when there
         is no clustering or its estimator could not be kept (see the catalog's migrations)."""
         row = self._c.execute(
-            "SELECT estimator_tensors, estimator_json FROM clusterings ORDER BY id DESC LIMIT 1"
+            "SELECT estimator_tensors, estimator_json FROM clusterings WHERE active=1 ORDER BY id DESC LIMIT 1"
         ).fetchone()
         if row is None or row[0] is None or row[1] is None:
             return None
@@ -79,9 +95,13 @@ class ClusteringTables:
         estimator: tuple[bytes, str],
         members: Iterable[tuple[int, int]],
     ) -> int:
-        """Make a new clustering the current one (the old one and everything hanging off it go);
+        """Make a new clustering the current one (the previous ones are kept, the latest few, for undo);
         `members` are (photo id, cluster, −1 for Other). Call inside a transaction."""
-        self._c.execute("DELETE FROM clusterings")
+        self._c.execute("UPDATE clusterings SET active=0")
+        self._c.execute(
+            "DELETE FROM clusterings WHERE id NOT IN (SELECT id FROM clusterings ORDER BY id DESC LIMIT ?)",
+            (KEPT_CLUSTERINGS,),
+        )
         cur = self._c.execute(
             "INSERT INTO clusterings(model_id, created_at, requested_k, k, coding_lengths, estimator_tensors,"
             " estimator_json) VALUES(?,?,?,?,?,?,?)",
@@ -123,7 +143,7 @@ class ClusteringTables:
         """(cluster, photo id) of every photo the current clustering has seen, by cluster then photo."""
         return self._c.execute(
             "SELECT m.cluster, m.photo_id FROM cluster_members m JOIN clusterings c ON c.id = m.clustering_id"
-            " ORDER BY m.cluster, m.photo_id"
+            " WHERE c.active=1 ORDER BY m.cluster, m.photo_id"
         ).fetchall()
 
     def member_hashes(self, clustering_id: int) -> list[str]:
@@ -139,7 +159,7 @@ class ClusteringTables:
         return dict(
             self._c.execute(
                 "SELECT p.hash, m.cluster FROM cluster_members m JOIN photos p ON p.id = m.photo_id"
-                " WHERE m.clustering_id = (SELECT MAX(id) FROM clusterings)"
+                " WHERE m.clustering_id = (SELECT id FROM clusterings WHERE active=1)"
             ).fetchall()
         )
 
@@ -205,7 +225,8 @@ class ClusteringTables:
         """cluster → album it feeds, in the current clustering (the album may be retired since)."""
         return dict(
             self._c.execute(
-                "SELECT cluster, album_id FROM cluster_albums WHERE clustering_id = (SELECT MAX(id) FROM clusterings)"
+                "SELECT cluster, album_id FROM cluster_albums"
+                " WHERE clustering_id = (SELECT id FROM clusterings WHERE active=1)"
             ).fetchall()
         )
 
@@ -246,7 +267,7 @@ class ClusteringTables:
         """cluster → its stored name, in the current clustering."""
         rows = self._c.execute(
             "SELECT n.cluster, n.name, n.confidence, n.generic, n.date_from, n.date_to, n.alternatives"
-            " FROM cluster_names n JOIN clusterings c ON c.id = n.clustering_id"
+            " FROM cluster_names n JOIN clusterings c ON c.id = n.clustering_id WHERE c.active=1"
         )
         return {
             r[0]: StoredClusterName(r[0], r[1], r[2], bool(r[3]), r[4], r[5], tuple(json.loads(r[6]))) for r in rows

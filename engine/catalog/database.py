@@ -34,8 +34,8 @@ class Catalog(PhotoTables, EmbeddingTables):
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
-            self.albums = AlbumTables(self)
             self.clusterings = ClusteringTables(self)
+            self.albums = AlbumTables(self, self.clusterings)
         except sqlite3.DatabaseError as exc:
             raise CatalogError(f"cannot open the catalog {path}: {exc}") from exc
 

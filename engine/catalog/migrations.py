@@ -89,6 +89,22 @@ MIGRATIONS: dict[int, list[str]] = {
         "INSERT INTO legacy_estimators(clustering_id, pickle) SELECT id, estimator FROM clusterings",
         "ALTER TABLE clusterings DROP COLUMN estimator",
     ],
+    6: [
+        # An album the user named, merged into, created or pinned is the user's: the machine never takes a
+        # photo out of it, retires or renames it. Sticky (unpinning does not hand it back), undone with the
+        # action that set it.
+        "ALTER TABLE albums ADD COLUMN user_owned INTEGER NOT NULL DEFAULT 0",
+        "UPDATE albums SET user_owned=1 WHERE user_named=1 OR merged=1 OR pinned=1",
+        "UPDATE albums SET user_owned=1 WHERE id IN (SELECT j.value FROM album_actions a,"
+        " json_each(a.undo, '$.created') j WHERE a.kind='split' AND a.undone=0)",
+        # What redoing an action puts back (the state right after it); NULL for actions of older versions.
+        # undone: 0 done, 1 undone and redoable, 2 undone and superseded by a newer action.
+        "ALTER TABLE album_actions ADD COLUMN redo TEXT",
+        "UPDATE album_actions SET undone=2 WHERE undone=1",
+        # Clusterings are kept (the latest few) so that undoing a re-cluster brings its predecessor back;
+        # one is active, the current one.
+        "ALTER TABLE clusterings ADD COLUMN active INTEGER NOT NULL DEFAULT 1",
+    ],
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

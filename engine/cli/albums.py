@@ -1,12 +1,13 @@
-"""Album commands: list, rename, merge, move, split, remove, pin, undo, recluster, export."""
+"""Album commands: list, rename, merge, move, split, remove, pin, undo, redo, history, recluster, export."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.cli.common import Handler, print_json, run_with_bar
+from engine.cli.common import Handler, latest_done_id, print_json, print_undo_hint, run_with_bar
 from engine.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -41,9 +42,11 @@ def add_commands(commands: argparse._SubParsersAction) -> dict[str, Handler]:
     unpin = commands.add_parser("unpin", help="let re-clustering update an album again")
     unpin.add_argument("album")
 
-    commands.add_parser("undo", help="undo the last album action")
-    history = commands.add_parser("history", help="the latest album actions")
-    history.add_argument("--limit", type=int, default=20)
+    commands.add_parser("undo", help="undo the latest action (a re-cluster, refine, naming or import too)")
+    commands.add_parser("redo", help="re-apply the action undone last")
+    history = commands.add_parser("history", help="the latest actions, newest first, and what undo and redo would do")
+    history.add_argument("--limit", type=int, default=20, help="at most this many actions (default 20)")
+    history.add_argument("--json", action="store_true", help="print a JSON array")
 
     recluster = commands.add_parser("recluster", help="cluster again (after new photos or to change the count)")
     count = recluster.add_mutually_exclusive_group()
@@ -66,6 +69,7 @@ def add_commands(commands: argparse._SubParsersAction) -> dict[str, Handler]:
         "pin": _cmd_pin,
         "unpin": _cmd_pin,
         "undo": _cmd_undo,
+        "redo": _cmd_redo,
         "history": _cmd_history,
         "recluster": _cmd_recluster,
         "export": _cmd_export,
@@ -115,8 +119,14 @@ def _cmd_merge(library: Library, args: argparse.Namespace) -> int:
     if len(args.albums) < 2:
         raise InvalidInputError("name the albums to merge, then the album to merge them into")
     target = library.albums.merge(args.albums[:-1], args.albums[-1])
-    print(f"merged into album {target}")
+    print(f"merged into {_album(library, target)}")
     return 0
+
+
+def _album(library: Library, album_id: int) -> str:
+    """'album 7 “Beach”': the id the commands take, and the name people know it by."""
+    name = next((a.name for a in library.albums.albums() if a.id == album_id), None)
+    return f"album {album_id} “{name}”" if name is not None else f"album {album_id}"
 
 
 def _photo_ids(values: list[str]) -> list[int]:
@@ -130,13 +140,13 @@ def _cmd_move(library: Library, args: argparse.Namespace) -> int:
     if len(args.items) < 2:
         raise InvalidInputError("name the photos to move, then the album")
     album = library.albums.move(_photo_ids(args.items[:-1]), args.items[-1])
-    print(f"moved {len(args.items) - 1} photo(s) to album {album}")
+    print(f"moved {len(args.items) - 1} photo(s) to {_album(library, album)}")
     return 0
 
 
 def _cmd_split(library: Library, args: argparse.Namespace) -> int:
     album = library.albums.split(args.photos, args.name)
-    print(f"new album {album}")
+    print(f"new {_album(library, album)}")
     return 0
 
 
@@ -149,28 +159,84 @@ def _cmd_remove(library: Library, args: argparse.Namespace) -> int:
 def _cmd_pin(library: Library, args: argparse.Namespace) -> int:
     pinned = args.command == "pin"
     album = library.albums.pin(args.album, pinned)
-    print(f"album {album} {'pinned' if pinned else 'unpinned'}")
+    print(f"{_album(library, album)} {'pinned' if pinned else 'unpinned'}")
     return 0
 
 
 def _cmd_undo(library: Library, args: argparse.Namespace) -> int:
+    # An action that cannot be undone raises with the reason: "photoatlas: error: …", exit 1, nothing changed.
     description = library.albums.undo()
     print(f"undone: {description}" if description else "nothing to undo")
     return 0
 
 
+def _cmd_redo(library: Library, args: argparse.Namespace) -> int:
+    description = library.albums.redo()
+    print(f"redone: {description}" if description else "nothing to redo")
+    return 0
+
+
+def next_steps(library: Library, limit: int = 50) -> tuple[int | None, int | None]:
+    """The ids of the actions `undo` and `redo` would act on now (None: nothing to undo or redo).
+
+    Redoable actions are the undone ones above every done one; `redo` re-applies the one undone last, the
+    lowest of them.
+    """
+    while True:
+        entries = library.albums.history(limit)
+        redo = None
+        for entry in entries:  # newest first
+            if not entry.undone:
+                return entry.id, redo
+            if entry.redoable:
+                redo = entry.id
+        if len(entries) < limit:
+            return None, redo
+        limit *= 4
+
+
+def _local_time(created_at: float) -> str:
+    return dt.datetime.fromtimestamp(created_at).astimezone().isoformat(timespec="seconds")
+
+
 def _cmd_history(library: Library, args: argparse.Namespace) -> int:
-    for action_id, description, undone in library.albums.history(args.limit):
-        print(f"{action_id:>5}  {description}{'  (undone)' if undone else ''}")
+    if args.limit < 1:
+        raise InvalidInputError("--limit must be at least 1")
+    entries = library.albums.history(args.limit)
+    undo, redo = next_steps(library)
+    if args.json:
+        print_json(
+            [
+                {
+                    "id": e.id,
+                    "kind": e.kind,
+                    "description": e.description,
+                    "undone": e.undone,
+                    "next": "undo" if e.id == undo else "redo" if e.id == redo else None,
+                    "created_at": _local_time(e.created_at),
+                }
+                for e in entries
+            ]
+        )
+        return 0
+    if not entries:
+        print("No actions yet.")
+    for e in entries:
+        when = dt.datetime.fromtimestamp(e.created_at).strftime("%Y-%m-%d %H:%M")
+        mark = "  ← next undo" if e.id == undo else "  ← next redo" if e.id == redo else ""
+        print(f"{e.id:>5}  {when}  {e.kind:<9}  {e.description}{'  (undone)' if e.undone else ''}{mark}")
     return 0
 
 
 def _cmd_recluster(library: Library, args: argparse.Namespace) -> int:
     if args.k is not None and args.k < 1:
         raise InvalidInputError("--k must be at least 1")
-    return run_with_bar(
+    before = latest_done_id(library)
+    code = run_with_bar(
         args, "step", lambda bar: library.recluster(args.k, more=args.more, fewer=args.fewer, progress=bar)
     )
+    print_undo_hint(library, before)
+    return code
 
 
 def _cmd_export(library: Library, args: argparse.Namespace) -> int:

@@ -32,3 +32,14 @@ def print_json(data: object) -> None:
     """One JSON document on stdout (non-ASCII kept readable), newline-terminated."""
     json.dump(data, sys.stdout, ensure_ascii=False)
     sys.stdout.write("\n")
+
+
+def latest_done_id(library: Library) -> int:
+    """The id of the action `undo` would revert now (0 when none): what a verb's new action comes after."""
+    return next((e.id for e in library.albums.history(200) if not e.undone), 0)
+
+
+def print_undo_hint(library: Library, before: int) -> None:
+    """After a re-cluster or refinement that changed the albums (it recorded an action): how to put them back."""
+    if latest_done_id(library) > before:
+        print("(photoatlas undo puts the albums back as they were; photoatlas history lists every change)")

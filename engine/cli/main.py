@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine import __version__
-from engine.cli.common import Handler, print_json, run_with_bar
+from engine.cli.common import Handler, latest_done_id, print_json, print_undo_hint, run_with_bar
 from engine.errors import Cancelled, InvalidInputError, PhotoAtlasError
 from engine.paths import display
 
@@ -203,7 +203,10 @@ def _cmd_skipped(library: Library, args: argparse.Namespace) -> int:
 def _cmd_cluster(library: Library, args: argparse.Namespace) -> int:
     if args.k is not None and args.k < 1:
         raise InvalidInputError("--k must be at least 1")
-    return run_with_bar(args, "step", lambda bar: library.recluster(args.k, progress=bar))
+    before = latest_done_id(library)
+    code = run_with_bar(args, "step", lambda bar: library.recluster(args.k, progress=bar))
+    print_undo_hint(library, before)
+    return code
 
 
 def _cluster_json(c: ClusterInfo) -> dict[str, object]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from engine.cli.common import Handler, print_json, run_with_bar
+from engine.cli.common import Handler, latest_done_id, print_json, print_undo_hint, run_with_bar
 from engine.cli.progress_bar import BarProgress
 from engine.errors import InvalidInputError
 
@@ -66,4 +66,7 @@ def _cmd_refine(library: Library, args: argparse.Namespace) -> int:
             progress.close()
         print_json(refine_json(summary))
         return 0
-    return run_with_bar(args, "epoch", lambda bar: library.refine(progress=bar, **options))
+    before = latest_done_id(library)
+    code = run_with_bar(args, "epoch", lambda bar: library.refine(progress=bar, **options))
+    print_undo_hint(library, before)
+    return code

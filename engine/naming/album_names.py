@@ -182,7 +182,7 @@ def name_albums(
         vocabulary.names(),
         vocabulary.generic,
     )
-    with catalog.transaction():
+    with catalog.albums.action("name", "New names for the albums from the vocabulary"):
         write_album_names(catalog, names)
     generic = sum(n.generic for n in names.values())
     return NamingSummary(

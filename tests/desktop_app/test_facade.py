@@ -48,7 +48,8 @@ def test_folders_thumbnails_skipped_and_history_through_the_facade(
     with Library(small_library.directory) as library:
         assert library.roots() == [small_library.photos.resolve()]
         assert library.skipped() == []
-        assert library.history(1)[0][1:] == (f"rename album {small_library.albums['Forest']} to 'Woods'", False)
+        latest = library.history(1)[0]
+        assert (latest.kind, latest.description, latest.undone) == ("rename", "Rename “Forest” to “Woods”", False)
         photo = library.photos()[0]
         assert library.thumbnail_file(photo.hash) == service.thumbnail_file(photo.id)
         assert library.thumbnail_file("0" * 16) is None

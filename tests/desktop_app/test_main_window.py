@@ -68,11 +68,12 @@ def test_merge_into_then_undo(window: MainWindow, small_library: SmallLibrary, q
 
     window.undo_action.trigger()  # Ctrl+Z
     assert "Forest" in sidebar_titles(window)
-    assert window.statusBar().currentMessage().startswith("Undone: merge")
+    assert window.statusBar().currentMessage() == "Undone: Merge “Forest” into “Beach”"  # by name, not id
     for _ in range(3):  # the three splits that made the fixture's albums
         window.undo_action.trigger()
     assert sidebar_titles(window) == ["All photos", "Other", "photos", "2023"]  # folder and year stay
-    window.undo_action.trigger()
+    assert not window.undo_action.isEnabled()
+    window.history_actions.undo_latest()
     assert window.statusBar().currentMessage() == "Nothing to undo"
 
 

@@ -37,7 +37,7 @@ def test_index_recluster_and_search_through_the_worker(embedded_service: Library
         qtbot.waitSignal(service.operationFinished, timeout=60_000) as clustered,
     ):
         service.recluster("auto")
-    assert "clusters" in clustered.args[0][0]
+    assert any("clusters" in line for line in clustered.args[0])  # what changed by name comes first
     assert sum(a.size for a in service.albums()) == 12
 
     with qtbot.waitSignal(service.searchFinished, timeout=60_000) as found:

@@ -355,11 +355,12 @@ class Session:
         elif action == "bad":
             self.bad_arguments(live)
             return
-        elif action == "add":
-            self.add_photos()
-            return
-        elif action == "recluster":
-            self.recluster()
+        elif action in ("add", "recluster"):
+            # The machine's actions are in the history too: undo reverts them first (decisions unchanged).
+            latest = self.store.history(1)
+            self.add_photos() if action == "add" else self.recluster()
+            if self.store.history(1) != latest:
+                self.undo_stack.append(before)
             return
         else:
             return  # the action needs albums there are none of
@@ -425,7 +426,7 @@ class Session:
                 change = album.size - size_before[album.id]
                 assert summary.grown.get(album.id, 0) == max(change, 0)
                 assert summary.shrunk.get(album.id, 0) == max(-change, 0)
-            if album.id is not None and not album.pinned:
+            if album.id is not None and not album.user_owned:
                 assert album.members, f"album {album.id} is empty after a re-cluster"
         self.check(after)
         # Nothing changed since: the same clustering again changes no album (ids, names, photos).
@@ -451,6 +452,7 @@ def test_random_sessions_keep_every_user_decision(library, monkeypatch, seed: in
     photos.add([i % 4 for i in range(48)] + [-1, -1])
     session = Session(library, photos, seed)
     library.recluster()
+    session.undo_stack.append(Decisions())  # the first clustering is in the history: undo reverts it too
     session.check()
     for _ in range(60):
         session.act(session.rng.choice(ACTIONS))
@@ -464,6 +466,7 @@ def test_user_decisions_survive_the_real_clusterer(library) -> None:
     photos.add([i % 3 for i in range(45)])
     session = Session(library, photos, seed=11, counts=("k",))
     library.recluster(k=3)
+    session.undo_stack.append(Decisions())
     session.check()
     for action in ["rename", "move", "split", "merge", "pin", "remove", "add", "recluster", "rename", "move"]:
         session.act(action)

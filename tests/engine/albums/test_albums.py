@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import pytest
@@ -149,12 +150,12 @@ def test_action_then_undo_restores_the_exact_listing(clustered, action) -> None:
     before = store.albums()
     check = action(store)
     check()
-    (latest, description, undone) = store.history()[0]
-    assert description and not undone
-    assert store.undo() == description
+    entry = store.history()[0]
+    assert entry.description and not entry.undone
+    assert store.undo() == entry.description
     assert store.albums() == before
-    assert store.history()[0] == (latest, description, True)
-    assert store.undo() is None, "only the one action was recorded"
+    assert store.history()[0] == dataclasses.replace(entry, undone=True, redoable=True)
+    assert [e.kind for e in store.history()][1:] == ["recluster"], "only the one action was recorded"
 
 
 def test_unpin_and_its_undo(clustered) -> None:
@@ -174,12 +175,13 @@ def test_undo_walks_back_several_actions(clustered) -> None:
     for action in [do_rename, do_move, do_cover, do_pin, do_merge, do_remove, do_split]:
         action(store)
         snapshots.append(store.albums())
-    assert [h[2] for h in store.history()] == [False] * 7
+    assert [h.undone for h in store.history()] == [False] * 8  # the seven, and the first clustering
     for expected in reversed(snapshots[:-1]):
         assert store.undo() is not None
         assert store.albums() == expected
+    assert store.undo().startswith("Re-cluster")
     assert store.undo() is None
-    assert all(undone for _, _, undone in store.history())
+    assert all(entry.undone for entry in store.history())
 
 
 def test_an_action_after_an_undo_is_undone_first(clustered) -> None:
@@ -290,16 +292,17 @@ def test_the_cover_is_always_one_of_the_album_photos(clustered) -> None:
 # -- undo after a re-cluster --------------------------------------------------------------------------
 
 
-def test_undoing_a_rename_does_not_bring_back_an_album_a_recluster_retired(clustered) -> None:
+def test_a_renamed_album_is_the_users_a_recluster_never_retires_or_empties_it(clustered) -> None:
     library, _ = clustered
     store = library.albums
     smallest = live(store)[-1]
-    store.rename(smallest.id, "Soon gone")
-    library.recluster(k=1)  # one cluster: only the album it matches survives
-    assert smallest.id not in by_id(store)
-    after = store.albums()
-    store.undo()
-    assert store.albums() == after
+    store.rename(smallest.id, "Kept")
+    before = store.albums()
+    library.recluster(k=1)  # one cluster: every machine album but the one it matches goes
+    kept = by_id(store)[smallest.id]
+    assert kept.name == "Kept" and sorted(kept.members) == sorted(smallest.members)
+    assert store.undo() == "Re-cluster into 1 albums"  # the re-cluster, not the rename
+    assert store.albums() == before
 
 
 def test_undo_after_a_recluster_keeps_names_distinct(clustered) -> None:
@@ -335,10 +338,11 @@ def test_undoing_a_move_returns_photos_to_an_album_a_recluster_retired(clustered
     a = live(store)[0]
     chosen = a.members[:2]
     new_id = store.split(chosen, "Picked")
-    store.move(chosen, a.id)  # the split album is now empty
+    store.move(chosen, a.id)  # the user emptied the album they made
     library.recluster(k=3)
-    assert new_id not in by_id(store), "an emptied album is retired"
-    store.undo()
+    assert by_id(store)[new_id].members == [], "the user's album is kept, empty, until the user deletes it"
+    store.undo()  # the re-cluster
+    store.undo()  # the move
     album = by_id(store).get(new_id)
     assert album is not None and sorted(album.members) == sorted(chosen) and album.name == "Picked"
 

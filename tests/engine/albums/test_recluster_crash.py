@@ -163,11 +163,14 @@ def test_cancelling_at_any_point_is_all_or_nothing(edited, tmp_path: Path) -> No
     """Cancelled before the commit: nothing changed. `Library.recluster` then names the clusters in its own
     transactions; a cancel there keeps the committed re-cluster whole (never part of it)."""
     rehearsal = copy_of(edited, tmp_path / "rehearsal")
-    first = rehearsal.catalog.execute("SELECT created_at FROM clusterings").fetchone()
+    first = rehearsal.catalog.execute("SELECT created_at FROM clusterings WHERE active=1").fetchone()
     committed_at: list[int] = []
 
     def watch() -> None:
-        if not committed_at and rehearsal.catalog.execute("SELECT created_at FROM clusterings").fetchone() != first:
+        if (
+            not committed_at
+            and rehearsal.catalog.execute("SELECT created_at FROM clusterings WHERE active=1").fetchone() != first
+        ):
             committed_at.append(progress.calls)
 
     progress = CancelAt(None, watch)
@@ -194,7 +197,7 @@ def test_engine_recluster_cancelled_at_each_check_changes_nothing(edited) -> Non
     model_id = edited.model_id()
     naming = edited._naming(None)
     before = state(edited)
-    snapshot = edited.catalog.execute("SELECT created_at FROM clusterings").fetchone()
+    snapshot = edited.catalog.execute("SELECT created_at FROM clusterings WHERE active=1").fetchone()
     for n in range(1, 50):
         progress = CancelAt(n)
         try:
@@ -202,7 +205,9 @@ def test_engine_recluster_cancelled_at_each_check_changes_nothing(edited) -> Non
         except Cancelled:
             assert state(edited) == before, f"cancel at check {n} left a change behind"
             continue
-        assert n > 2 and edited.catalog.execute("SELECT created_at FROM clusterings").fetchone() != snapshot
+        assert (
+            n > 2 and edited.catalog.execute("SELECT created_at FROM clusterings WHERE active=1").fetchone() != snapshot
+        )
         break
     else:
         pytest.fail("the re-cluster never completed")

@@ -192,11 +192,12 @@ def test_every_clustered_photo_is_placed_once() -> None:
     albums = {a: AlbumState(pinned=a == 3, merged=a == 4) for a in range(1, 8)}
     members = {h: (rng.choice([None, *albums]), rng.choice(["auto", "auto", "user"])) for h in photos[:150]}
     plan = plan_reconcile(labels, members, albums)
-    fixed = {h for h, (a, s) in members.items() if s == "user" or (a is not None and albums[a].pinned)}
+    # A user's album (here pinned 3 and merged-into 4) keeps every photo it holds.
+    fixed = {h for h, (a, s) in members.items() if s == "user" or (a is not None and albums[a].is_users)}
     assert set(plan.placements) == set(labels) - fixed
     targets = set(plan.placements.values()) - {None}
     assert not targets & set(plan.retire), "nothing is placed into an album being retired"
-    assert 3 not in targets and 3 not in plan.retire
+    assert 3 not in targets and 3 not in plan.retire and 4 not in plan.retire
     assert {t for t in targets if isinstance(t, tuple)} <= set(plan.new_albums)
 
 

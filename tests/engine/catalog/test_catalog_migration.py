@@ -74,7 +74,7 @@ def test_the_fixture_is_a_0_1_0_catalog() -> None:
 def test_a_0_1_0_catalog_migrates_once_and_keeps_albums_names_history_and_model(old_library: Path) -> None:
     with Library(old_library) as library:
         assert _albums(library) == EXPECTED["albums"]
-        assert [list(h) for h in library.history()] == EXPECTED["history"]
+        assert [[h.id, h.description, h.undone] for h in library.history()] == EXPECTED["history"]
         assert [{"id": c.id, "name": c.name, "size": c.size} for c in library.clusters()] == EXPECTED["clusters"]
         assert library.notices == []
         estimator = stored_estimator(library.catalog)
