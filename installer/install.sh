@@ -26,6 +26,8 @@
 #                             (with --with-site-packages); a check that the program starts still runs
 #   --no-desktop              no menu entry, icons or application bundle
 #   --dry-run                 print what would be done (PyTorch build, index, paths) and stop
+#   --check-system            only check for the system libraries the window needs (Linux; also done after
+#                             installing) and offer the command that installs the missing ones
 #   --uninstall               remove the program, its command and its menu entry; never your photos
 #   --purge | --keep-data     with --uninstall: also delete (or keep) catalogs, thumbnails and downloaded models,
 #                             instead of asking
@@ -78,10 +80,11 @@ while [ $# -gt 0 ]; do
     --no-desktop) desktop=0; shift ;;
     --no-deps) deps=0; shift ;;
     --dry-run) dry_run=1; shift ;;
+    --check-system) action=check; shift ;;
     --uninstall) action=uninstall; shift ;;
     --purge) purge=yes; shift ;;
     --keep-data) purge=no; shift ;;
-    -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -148,6 +151,50 @@ PY
 }
 
 record() { printf '%s\n' "$1" >>"$manifest.new"; }
+
+# Qt's X11 window needs system libraries that a fresh Linux lacks; desktop_app/platform_check.py knows which
+# (it asks ldd about PySide6's X11 plugin) and the packages that hold them. Says what is missing and offers the
+# install command, run only after a yes on a terminal (it uses sudo). Status 1 when something is still missing.
+check_system_libraries() {
+  [ "$os" = Linux ] || return 0
+  local check=() report status=0 command reply words=()
+  if [ -x "$vpy" ] && "$vpy" -c "import desktop_app.platform_check" >/dev/null 2>&1; then
+    check=("$vpy" -m desktop_app.platform_check --any-session)
+  elif [ -f "$source_spec/desktop_app/platform_check.py" ]; then
+    # -P: the script's folder (desktop_app) must not shadow standard modules
+    check=("$python" -P "$source_spec/desktop_app/platform_check.py" --any-session)
+  else
+    return 0
+  fi
+  report=$("${check[@]}") || status=$?
+  [ "$status" = 0 ] && return 0
+  if [ "$status" != 1 ] || [ -z "$report" ]; then
+    warn "could not check the system libraries the window needs"
+    return 0
+  fi
+  say "$report"
+  command=$("${check[@]}" --command) || true
+  [ -n "$command" ] || return 1
+  [ "$(id -u)" = 0 ] && command=${command#sudo }
+  if [ ! -t 0 ]; then
+    say "Run that command in a terminal (it needs administrator rights); the commands of photoatlas work meanwhile."
+    return 1
+  fi
+  printf 'Run "%s" now? [y/N] ' "$command"
+  reply=""
+  read -r reply || true
+  case "$reply" in
+    [yY]|[yY][eE][sS]) ;;
+    *) say "Not installed. Run that command later; the commands of photoatlas work meanwhile."; return 1 ;;
+  esac
+  read -r -a words <<<"$command"
+  if "${words[@]}" && "${check[@]}" >/dev/null; then
+    say "The system libraries are installed; the window can start."
+    return 0
+  fi
+  warn "the system libraries are still missing (see above)"
+  return 1
+}
 
 install_linux_desktop() {
   local resources=$1 size icons="$data_home/icons/hicolor" apps="$data_home/applications"
@@ -297,6 +344,7 @@ EOF
   mv "$manifest.new" "$manifest"
   say "== $version installed. Start it from the applications menu, or run: $launcher"
   case ":$PATH:" in *":$bin_dir:"*) ;; *) say "   ($bin_dir is not on your PATH: add it to run plain \`photoatlas\`)" ;; esac
+  check_system_libraries || true
 }
 
 do_uninstall() {
@@ -334,4 +382,8 @@ do_uninstall() {
   fi
 }
 
-if [ "$action" = uninstall ]; then do_uninstall; else do_install; fi
+case "$action" in
+  uninstall) do_uninstall ;;
+  check) check_system_libraries ;;
+  *) do_install ;;
+esac
