@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from collections.abc import Callable
+
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMenu,
-    QMessageBox,
     QSizePolicy,
     QSplitter,
     QStackedWidget,
@@ -25,13 +25,28 @@ from desktop_app.album_actions import AlbumActions
 from desktop_app.history_actions import HistoryActions
 from desktop_app.messages import show_error
 from desktop_app.model_banner import ModelBanner
-from desktop_app.models import AlbumListModel, PhotoGridModel, SidebarEntry
+from desktop_app.models import (
+    ALBUM_ORDER_KEY,
+    ALBUM_ORDERS,
+    DEFAULT_ALBUM_ORDER,
+    AlbumListModel,
+    PhotoGridModel,
+    SidebarEntry,
+)
 from desktop_app.notice_bar import NoticeBar
 from desktop_app.operation_bar import OperationBar
 from desktop_app.photo_actions import PhotoActions
+from desktop_app.pickers import ask_yes_no, choose_folders
 from desktop_app.service import LibraryService, ReclusterMode
-from desktop_app.settings_dialog import CACHE_MB_KEY, WATCH_KEY, SettingsChoice, SettingsDialog, memory_budget_mb
+from desktop_app.settings_dialog import (
+    CACHE_MB_KEY,
+    WATCH_KEY,
+    SettingsChoice,
+    SettingsDialog,
+    memory_budget_mb,
+)
 from desktop_app.sidebar import AlbumSidebar
+from desktop_app.skipped_dialog import SkippedFilesDialog
 from desktop_app.thumbnail_grid import DEFAULT_ZOOM, ThumbnailGrid
 from desktop_app.thumbnails import ThumbnailLoader
 from desktop_app.welcome import WelcomeView
@@ -59,17 +74,6 @@ def describe_watching(modes: dict[object, str]) -> tuple[str, str]:
     return text, tip
 
 
-def ask_yes_no(parent: QWidget, title: str, question: str) -> bool:
-    buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
-    return QMessageBox.question(parent, title, question, buttons) == QMessageBox.StandardButton.Yes
-
-
-def choose_folder(parent: QWidget) -> str | None:
-    """Ask for a photo folder; None when the user cancels."""
-    folder = QFileDialog.getExistingDirectory(parent, "Choose a folder of photos")
-    return folder or None
-
-
 class MainWindow(QMainWindow):
     """The PhotoAtlas window over one `LibraryService`.
 
@@ -92,6 +96,7 @@ class MainWindow(QMainWindow):
             service.thumbnail_file, max_bytes=memory_budget_mb(self.settings) * 1024 * 1024, parent=self
         )
         self.album_model = AlbumListModel(service, self.loader, self)
+        self.album_model.set_order(str(self.settings.value(ALBUM_ORDER_KEY, DEFAULT_ALBUM_ORDER)))
         self.grid_model = PhotoGridModel(self.loader, service.photo_path, self)
         self.sidebar = AlbumSidebar(self.album_model)
         self.grid = ThumbnailGrid(self.loader, self.grid_model)
@@ -109,6 +114,8 @@ class MainWindow(QMainWindow):
         self.recluster_notice.setObjectName("reclusterNotice")
         self.summary_notice = NoticeBar(None, "OK")
         self.summary_notice.setObjectName("summaryNotice")
+        self.show_skipped_button = self.summary_notice.add_button("Show skipped files")
+        self.show_skipped_button.clicked.connect(self.open_skipped_files)
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
@@ -148,6 +155,7 @@ class MainWindow(QMainWindow):
         self.model_banner.downloadRequested.connect(self.service.download_model)
         self.model_banner.fileChosen.connect(self.service.use_weights_file)
         service.watchReported.connect(self._on_watch_report)
+        service.watchingChanged.connect(self._show_watch_state)
         self.recluster_notice.accepted.connect(lambda: self.recluster("auto"))
         self.sidebar.selectionModel().currentChanged.connect(self._on_current_changed)
         self.sidebar.clicked.connect(lambda _index: self._show_entry(self.sidebar.current_entry()))
@@ -215,8 +223,20 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.add_folder_action)
+        self.rescan_action = file_menu.addAction("Rescan folders")
+        self.rescan_action.setShortcut(QKeySequence("F5"))
+        self.rescan_action.setToolTip("Look for new, changed and removed photos in your folders and analyse them")
+        self.rescan_action.triggered.connect(self.service.rescan)
+        self.skipped_action = file_menu.addAction("Skipped files…")
+        self.skipped_action.setToolTip("Files that were not added, and why; try them again once fixed")
+        self.skipped_action.triggered.connect(self.open_skipped_files)
+        file_menu.addSeparator()
         self.settings_action = file_menu.addAction("Settings…")
-        self.settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        # QKeySequence.Preferences is bound on macOS only: Ctrl+, everywhere, shown in the menu.
+        shortcuts = [QKeySequence("Ctrl+,")]
+        shortcuts += [k for k in QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences) if k not in shortcuts]
+        self.settings_action.setShortcuts(shortcuts)
+        self.settings_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.settings_action.triggered.connect(self.open_settings)
         self.download_action = file_menu.addAction("Download the CLIP model")
         self.download_action.triggered.connect(self.service.download_model)
@@ -237,6 +257,18 @@ class MainWindow(QMainWindow):
             album_menu.addAction(action)
         album_menu.addAction(self.album_actions.export)
         album_menu.addSeparator()
+        order_menu = album_menu.addMenu("Sort albums by")
+        group = QActionGroup(self)
+        self.album_order_actions: list[QAction] = []
+        for order, text in ALBUM_ORDERS.items():
+            action = order_menu.addAction(text)
+            action.setData(order)
+            action.setCheckable(True)
+            action.setChecked(order == self.album_model.order)
+            action.setActionGroup(group)
+            action.triggered.connect(lambda _checked=False, o=order: self.set_album_order(o))
+            self.album_order_actions.append(action)
+        album_menu.addSeparator()
         album_menu.addAction(self.recluster_action)
         album_menu.aboutToShow.connect(self.album_actions.update_enabled)
         photo_menu = bar.addMenu("&Photo")
@@ -254,9 +286,58 @@ class MainWindow(QMainWindow):
     # -- commands --------------------------------------------------------------------------------
 
     def add_folder(self) -> None:
-        folder = choose_folder(self)
-        if folder:
-            self.service.index_folders([folder])
+        folders = choose_folders(self)
+        if folders:
+            self.service.index_folders(folders)
+
+    def set_album_order(self, order: str) -> None:
+        """Sort the sidebar's albums by "name", "date" or "size" (remembered), keeping the selection."""
+        self.settings.setValue(ALBUM_ORDER_KEY, order)
+        for action in self.album_order_actions:
+            action.setChecked(action.data() == order)
+        self._keep_selection(lambda: self.album_model.set_order(order))
+
+    def _keep_selection(self, change: Callable[[], None]) -> bool:
+        """Run a change of the sidebar's rows, then select again what was selected; False if the current is gone."""
+        current = self.sidebar.current_entry()
+        key = current.key if current is not None else ALL_PHOTOS
+        selected = [e.key for e in self.sidebar.selected_entries()]
+        self._reloading = True
+        try:
+            change()
+            if self._search_query is not None:
+                return True
+            if not self.sidebar.select_key(key):
+                self.sidebar.select_key(ALL_PHOTOS)
+                return False
+            flag = QItemSelectionModel.SelectionFlag.Select
+            for other in selected:
+                row = self.album_model.row_of(other)
+                if other != key and row is not None:
+                    self.sidebar.selectionModel().select(self.album_model.index(row), flag)
+            return True
+        finally:
+            self._reloading = False
+
+    def open_skipped_files(self) -> SkippedFilesDialog:
+        """The Skipped files window (one at a time)."""
+        dialog = self.findChild(SkippedFilesDialog)
+        if dialog is None:
+            dialog = SkippedFilesDialog(self.service, self)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
+    def remove_folder(self, folder: str) -> bool:
+        """Stop following a photo folder, after asking; its files stay on disk."""
+        count = len(self.service.folder_photo_ids(folder))
+        question = (
+            f"Remove {folder} from the library?\n\nIts {count} photo{'s' if count != 1 else ''} leave PhotoAtlas; "
+            "the files themselves are not touched, and adding the folder again brings them back to their albums."
+        )
+        return ask_yes_no(self, "Remove folder", question) and self.service.remove_folder(folder)
 
     def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(
@@ -269,6 +350,9 @@ class MainWindow(QMainWindow):
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.addFolderRequested.connect(self.add_folder)
+        dialog.removeFolderRequested.connect(self.remove_folder)
+        dialog.folder_source = self.service.photo_folders
+        self.service.photosChanged.connect(dialog.reload_folders)
         dialog.accepted.connect(lambda: self.apply_settings(dialog.choice()))
         dialog.open()
         return dialog
@@ -283,15 +367,9 @@ class MainWindow(QMainWindow):
         else:
             self.service.stop_watching()
             self._show_watch_state()
-        before = self.service.settings
-        if choice.engine == before or not self.service.apply_settings(choice.engine):
-            return
-        if choice.model_changed(before):
-            self.service.check_model()
-            if self.service.has_photo_folders() and ask_yes_no(
-                self, "New model", "Embed your photos with the new model now? Albums follow when you re-cluster."
-            ):
-                self.service.index_folders([])
+        if choice.engine != self.service.settings:
+            # A new model is tried on one photo first, then embeds the photos (the note in Settings says so).
+            self.service.apply_settings(choice.engine)
 
     def recluster(self, mode: ReclusterMode) -> None:
         self.service.recluster(mode)
@@ -357,19 +435,13 @@ class MainWindow(QMainWindow):
             )
 
     def _on_albums_changed(self) -> None:
-        current = self.sidebar.current_entry()
-        key = current.key if current is not None else ALL_PHOTOS
-        self._reloading = True
-        try:
-            self.album_model.reload()
-            if self._search_query is None and not self.sidebar.select_key(key):
-                self.sidebar.select_key(ALL_PHOTOS)
-        finally:
-            self._reloading = False
+        selected_photos = self.grid.selected_photo_ids()
+        self._keep_selection(self.album_model.reload)
         self._update_page()
         self._ensure_watching()
         if self._search_query is None:
             self._show_entry(self.sidebar.current_entry())
+            self.grid.select_photo_ids(selected_photos)  # those still shown stay selected
 
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if not self._reloading and current.isValid():
@@ -418,6 +490,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(lines[0], 15_000)
             self.statusBar().setToolTip("\n".join(lines))
             self.summary_notice.show_notice("\n".join(lines))
+            self.show_skipped_button.setVisible(any(line.startswith("skipped ") for line in lines))
 
     def _on_busy(self, _busy: bool) -> None:
         self._update_actions()
@@ -430,6 +503,7 @@ class MainWindow(QMainWindow):
         idle = not self.service.busy
         has_photos = self.pages.currentWidget() is self.splitter
         self.add_folder_action.setEnabled(idle)
+        self.rescan_action.setEnabled(idle and self.service.has_photo_folders())
         self.welcome.button.setEnabled(idle)
         self.recluster_action.setEnabled(idle and has_photos)
         self.recluster_button.setEnabled(idle and has_photos)

@@ -6,15 +6,16 @@ only albums and search wait for the model.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QStandardPaths, Signal
 from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from desktop_app.qt_compat import emit
-from desktop_app.settings_dialog import CHECKPOINT_FILTER
+from desktop_app.settings_dialog import CHECKPOINT_FILTER, standard_folder
 
 
 def choose_weights_file(parent: QWidget) -> str | None:
-    path, _ = QFileDialog.getOpenFileName(parent, "Choose CLIP weights", "", CHECKPOINT_FILTER)
+    start = standard_folder(QStandardPaths.StandardLocation.DownloadLocation)
+    path, _ = QFileDialog.getOpenFileName(parent, "Choose CLIP weights", start, CHECKPOINT_FILTER)
     return path or None
 
 

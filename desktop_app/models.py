@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -113,8 +114,11 @@ class SidebarEntry:
     album: Album | None
     size: int
     cover: int | None
-    folder: str | None = None  # a library folder, for kind "folder"
+    folder: str | None = None  # a library folder or one of its subfolders, for kind "folder"
     year: str | None = None  # "2023", or "Undated", for kind "year"
+    depth: int = 0  # a subfolder's level under its library folder
+    expandable: bool = False  # a folder with subfolders
+    expanded: bool = False
 
     @property
     def key(self) -> EntryKey:
@@ -147,8 +151,27 @@ class SidebarEntry:
         return self.kind == "album" and self.album is not None and self.album.generic and not self.album.user_named
 
 
+ALBUM_ORDER_KEY = "sidebar/album_order"
+ALBUM_ORDERS = {"name": "Name", "date": "Date (newest first)", "size": "Size (largest first)"}
+DEFAULT_ALBUM_ORDER = "name"
+
+
+def sort_albums(albums: list[Album], order: str) -> list[Album]:
+    """Albums in the user's order, ties by id (so a row never jumps on its own); "Other" (id None) last."""
+    live = [a for a in albums if a.id is not None]
+    other = [a for a in albums if a.id is None]
+    if order == "size":
+        live.sort(key=lambda a: (-a.size, a.id))
+    elif order == "date":
+        live.sort(key=lambda a: a.id or 0)
+        live.sort(key=lambda a: a.date_to or a.date_from or "", reverse=True)  # stable: undated last
+    else:
+        live.sort(key=lambda a: (a.name.casefold(), a.id))
+    return live + other
+
+
 class AlbumListModel(QAbstractListModel):
-    """The sidebar: "All photos", the albums (largest first), "Other", the library folders, then the years.
+    """The sidebar: "All photos", the albums (in the user's order), "Other", the library folders, then the years.
 
     Album names edit in place. Folders and years let the user browse photos even before (or without) albums.
     """
@@ -158,6 +181,8 @@ class AlbumListModel(QAbstractListModel):
         self._service = service
         self._loader = loader
         self._entries: list[SidebarEntry] = []
+        self.order = DEFAULT_ALBUM_ORDER
+        self._expanded: set[str] = set()  # folders whose subfolders are shown
         self._italic = QFont()
         self._italic.setItalic(True)
         loader.loaded.connect(self._on_loaded)
@@ -167,12 +192,11 @@ class AlbumListModel(QAbstractListModel):
         """Re-read the albums; rows change in place when the list keeps its shape (a rename, a pin)."""
         ids = self._service.all_photo_ids()
         entries = [SidebarEntry("all", None, len(ids), ids[0] if ids else None)]
-        for album in self._service.albums():
+        for album in sort_albums(self._service.albums(), self.order):
             cover = album.cover if album.cover is not None else (album.members[0] if album.members else None)
             entries.append(SidebarEntry("album" if album.id is not None else "other", album, album.size, cover))
         for folder in self._service.photo_folders():
-            ids_in = self._service.folder_photo_ids(folder)
-            entries.append(SidebarEntry("folder", None, len(ids_in), ids_in[0] if ids_in else None, folder))
+            entries += self._folder_tree(folder)
         for year, ids_in in self._service.photos_by_year().items():
             entries.append(SidebarEntry("year", None, len(ids_in), ids_in[0], year=year))
         if [e.key for e in entries] == [e.key for e in self._entries]:
@@ -183,6 +207,39 @@ class AlbumListModel(QAbstractListModel):
         self.beginResetModel()
         self._entries = entries
         self.endResetModel()
+
+    def _folder_tree(self, root: str) -> list[SidebarEntry]:
+        """A library folder's row, and below it the rows of the subfolders the user opened."""
+        children: dict[str, list[str]] = {}
+        for sub in self._service.subfolders(root):
+            children.setdefault(os.path.dirname(sub), []).append(sub)
+        rows: list[SidebarEntry] = []
+
+        def add(folder: str, depth: int) -> None:
+            ids_in = self._service.folder_photo_ids(folder)
+            expanded = folder in self._expanded
+            cover = ids_in[0] if ids_in else None
+            rows.append(
+                SidebarEntry("folder", None, len(ids_in), cover, folder, None, depth, folder in children, expanded)
+            )
+            if expanded:
+                for child in children.get(folder, []):
+                    add(child, depth + 1)
+
+        add(root, 0)
+        return rows
+
+    def set_folder_expanded(self, folder: str, expanded: bool) -> None:
+        """Show (or hide) a folder's subfolders below it."""
+        if expanded != (folder in self._expanded):
+            (self._expanded.add if expanded else self._expanded.discard)(folder)
+            self.reload()
+
+    def set_order(self, order: str) -> None:
+        """Sort the albums by "name", "date" or "size"."""
+        if order in ALBUM_ORDERS and order != self.order:
+            self.order = order
+            self.reload()
 
     def entries(self) -> list[SidebarEntry]:
         return list(self._entries)

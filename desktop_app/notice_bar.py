@@ -28,12 +28,19 @@ class NoticeBar(QFrame):
         self.action_button.setVisible(action_text is not None)
         self.dismiss_button = QPushButton(dismiss_text)
         self.dismiss_button.clicked.connect(self.hide)
-        layout = QHBoxLayout(self)
+        self._layout = layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
         layout.addWidget(self.message, 1)
         layout.addWidget(self.action_button)
         layout.addWidget(self.dismiss_button)
         self.hide()
+
+    def add_button(self, text: str) -> QPushButton:
+        """Another button, before the action's; hidden until the caller shows it (the strip stays open)."""
+        button = QPushButton(text)
+        button.hide()
+        self._layout.insertWidget(1, button)
+        return button
 
     def show_notice(self, text: str) -> None:
         self.message.setText(text)

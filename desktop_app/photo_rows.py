@@ -65,6 +65,17 @@ class PhotoRows:
             self._folders[folder] = [i for i in self.ids if display_path(self._rows[i].path).startswith(prefix)]
         return self._folders[folder]
 
+    def subfolders(self, folder: str) -> list[str]:
+        """The folders under `folder` that hold photos (directly or deeper), sorted by path."""
+        base = folder.rstrip(os.sep)
+        found: set[str] = set()
+        for photo_id in self.in_folder(folder):
+            parent = os.path.dirname(display_path(self._rows[photo_id].path))
+            while len(parent) > len(base) and parent not in found:
+                found.add(parent)
+                parent = os.path.dirname(parent)
+        return sorted(found, key=lambda f: f.casefold())
+
     def by_year(self) -> dict[str, list[int]]:
         """Photo ids by the year they were taken, newest year first, "Undated" last."""
         if self._years is None:

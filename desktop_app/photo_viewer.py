@@ -11,9 +11,20 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QImage, QImageReader, QKeyEvent, QPixmap, QResizeEvent
+from PySide6.QtCore import QEvent, QObject, QRunnable, QSize, Qt, QThreadPool, QUrl, Signal
+from PySide6.QtGui import (
+    QDesktopServices,
+    QImage,
+    QImageReader,
+    QKeyEvent,
+    QKeySequence,
+    QPixmap,
+    QResizeEvent,
+    QShortcut,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -29,6 +40,7 @@ from desktop_app.photo_rows import PhotoDetails
 from desktop_app.qt_compat import emit
 from desktop_app.service import LibraryService
 
+WHEEL_STEP = 120  # one notch of a mouse wheel; a touchpad sends smaller deltas that add up
 PREVIEW_SIDE = 2560  # decode at most this long side: sharp on a 4K screen, cheap on a 50 MP photo
 
 
@@ -154,7 +166,75 @@ class PhotoViewer(QDialog):
         layout.addWidget(self.image_label, 1)
         layout.addWidget(side_panel)
         self.resize(1100, 720)
+        self._wheel_delta = 0
+        self._bind_keys()
         self.show_current()
+
+    def _bind_keys(self) -> None:
+        """The viewer's keys work whatever has focus: buttons take none (so arrows and Space cannot move
+        focus or press them), and the keys are shortcuts of the whole dialog, which win over a focused child."""
+        for button in self.findChildren(QAbstractButton):
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the dialog itself holds the focus, so the keys stay here
+        for child in self.findChildren(QWidget):  # the wheel steps photos over the buttons and labels too
+            child.installEventFilter(self)
+        keys: list[tuple[Qt.Key, Callable[[], None]]] = [
+            (Qt.Key.Key_Left, lambda: self.step(-1)),
+            (Qt.Key.Key_PageUp, lambda: self.step(-1)),
+            (Qt.Key.Key_Backspace, lambda: self.step(-1)),
+            (Qt.Key.Key_Right, lambda: self.step(1)),
+            (Qt.Key.Key_PageDown, lambda: self.step(1)),
+            (Qt.Key.Key_Space, lambda: self.step(1)),
+            (Qt.Key.Key_Home, lambda: self.step(-len(self.photo_ids))),
+            (Qt.Key.Key_End, lambda: self.step(len(self.photo_ids))),
+            (Qt.Key.Key_F, self.toggle_full_screen),
+            (Qt.Key.Key_F11, self.toggle_full_screen),
+            (Qt.Key.Key_Escape, self._escape),
+        ]
+        self._keys = dict(keys)
+        self._shortcuts = []
+        for key, slot in keys:
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+            self._shortcuts.append(shortcut)
+        self.setToolTip("")
+        self.position_label.setToolTip("←/→ or the wheel: previous/next · Home/End · F: full screen · Esc: close")
+
+    def toggle_full_screen(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
+
+    def _escape(self) -> None:
+        """Esc leaves full screen first, then closes the viewer."""
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.close()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        # The shortcuts serve the viewer while it is the active window; this serves keys sent to it directly.
+        slot = self._keys.get(Qt.Key(event.key())) if event.modifiers() == Qt.KeyboardModifier.NoModifier else None
+        if slot is None:
+            super().keyPressEvent(event)
+        else:
+            slot()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Wheel and isinstance(event, QWheelEvent):
+            self.wheelEvent(event)
+            return True
+        return super().eventFilter(watched, event)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        self._wheel_delta += event.angleDelta().y() or event.angleDelta().x()
+        while abs(self._wheel_delta) >= WHEEL_STEP:
+            forward = self._wheel_delta < 0  # wheel down (towards the user): the next photo
+            self.step(1 if forward else -1)
+            self._wheel_delta += WHEEL_STEP if forward else -WHEEL_STEP
+        event.accept()
 
     @property
     def photo_id(self) -> int:
@@ -172,6 +252,9 @@ class PhotoViewer(QDialog):
         self.previous_button.setEnabled(self.position > 0)
         self.next_button.setEnabled(self.position < len(self.photo_ids) - 1)
         self.position_label.setText(f"{self.position + 1} of {len(self.photo_ids)}")
+        focused = self.focusWidget()
+        if focused is None or not focused.isEnabled():  # a button that just got disabled drops the focus
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
         if details is None:  # removed from the library meanwhile
             self.setWindowTitle("Photo no longer in the library")
             self.image_label.setText("This photo is no longer in the library.")
@@ -214,15 +297,3 @@ class PhotoViewer(QDialog):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._render()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Left, Qt.Key.Key_PageUp):
-            self.step(-1)
-        elif event.key() in (Qt.Key.Key_Right, Qt.Key.Key_PageDown, Qt.Key.Key_Space):
-            self.step(1)
-        elif event.key() == Qt.Key.Key_Home:
-            self.step(-len(self.photo_ids))
-        elif event.key() == Qt.Key.Key_End:
-            self.step(len(self.photo_ids))
-        else:
-            super().keyPressEvent(event)

@@ -18,6 +18,7 @@ from desktop_app.folder_watch import FolderWatch
 from desktop_app.model_check import ModelCheck, ModelSignals
 from desktop_app.photo_rows import PhotoDetails, PhotoRows
 from desktop_app.qt_compat import emit
+from desktop_app.wording import for_window, line_for_window, lines_for_window
 from desktop_app.worker import (
     Job,
     LibraryTask,
@@ -53,6 +54,7 @@ class LibraryService(QObject):
         modelMissing(message): the CLIP weights are not on this computer (photos are still added).
         modelReady(): the CLIP weights are available (after a check or a download).
         watchReported(lines, suggest_recluster): the folder watcher brought changes into the catalog.
+        watchingChanged(): watching started or stopped, or now follows other folders (`watch_modes`).
         operationUndoable(action_ids): the operation just finished (a re-cluster, a refinement) recorded these
             actions in the history; `undo_actions` reverts them while they are still the latest.
     """
@@ -69,6 +71,7 @@ class LibraryService(QObject):
     modelReady = Signal()
     watchReported = Signal(list, bool)
     operationUndoable = Signal(list)
+    watchingChanged = Signal()
 
     def __init__(self, directory: str | os.PathLike[str] | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -86,7 +89,7 @@ class LibraryService(QObject):
         self._watch_options: dict[str, Any] = {}
         self._model_signals = ModelSignals()  # no parent: a check may outlive the service
         self._model_signals.ready.connect(self.modelReady)
-        self._model_signals.missing.connect(self.modelMissing)
+        self._model_signals.missing.connect(lambda reason: emit(self.modelMissing, for_window(reason)[0]))
         self._album_of: dict[int, int | None] | None = None
 
     # -- lifecycle and state ---------------------------------------------------------------------
@@ -151,6 +154,14 @@ class LibraryService(QObject):
             self._album_of = {p: a.id for a in self.albums() for p in a.members}
         return self._photos().details(photo_id, self.album(self._album_of.get(photo_id)))
 
+    def subfolders(self, folder: str) -> list[str]:
+        """The folders under a library folder that hold photos, sorted by path (for the sidebar's tree)."""
+        return self._photos().subfolders(folder)
+
+    def skipped_files(self) -> list[Any]:
+        """Files that were not added (`engine.library.SkippedFile`: path, reason in words, when), by path."""
+        return self._library.skipped_files()
+
     def folder_photo_ids(self, folder: str) -> list[int]:
         """Photos under one library folder (a root, shown as `photo_folders` gives it), by capture time."""
         return self._photos().in_folder(folder)  # cached until photos change
@@ -188,16 +199,49 @@ class LibraryService(QObject):
         try:
             return f"In use: {Library.device_in_use(requested)}"
         except ModelUnavailableError as exc:
-            return f"Not available: {exc}"
+            return f"Not available: {line_for_window(str(exc))}"
         except ImportError:
             return "In use: unknown (PyTorch is not installed)"
 
     def apply_settings(self, settings: LibrarySettings) -> bool:
-        """Save engine settings; long operations started afterwards use them. False while one runs."""
+        """Save engine settings; long operations started afterwards use them. False while one runs.
+
+        A new model is tried first (`set_model`, on the worker), then the photos are embedded with it; if it
+        does not load, the previous model stays and `operationFailed` says why.
+        """
         if self.busy:
             emit(self.operationFailed, f"{self._title} is running; change settings once it is done.", "")
             return False
-        self._library.update_settings(settings)
+        model = settings.model
+        if model == self._library.settings.model:
+            self._library.update_settings(settings)
+            return True
+        self._library.update_settings(settings.replace(model=self._library.settings.model))
+        return self.set_model(model.name, model.pretrained, model.config)
+
+    def remove_folder(self, folder: str) -> bool:
+        """Stop following a photo folder (as `photo_folders` gives it): its photos leave the library, the files
+        stay where they are. Refused (and reported) while a long operation runs."""
+        if self.busy:
+            emit(self.operationFailed, f"{self._title} is running; remove the folder once it is done.", "")
+            return False
+        roots = {display_path(root): root for root in self._library.roots()}
+        if folder not in roots:
+            return False
+        removed: list[int] = []
+        if not self._act(lambda: removed.append(self._library.remove_root(roots[folder])), reload=False):
+            return False
+        self._invalidate(photos=True)
+        if self.watching:  # follow the folders that remain
+            self.stop_watching()
+            self.start_watching(**self._watch_options)
+        count = removed[0]
+        self._report(
+            [
+                f"Removed the folder {folder} and its {count} photo{'s' if count != 1 else ''} from the library; "
+                "the files on disk were not touched."
+            ]
+        )
         return True
 
     # -- quick album actions ---------------------------------------------------------------------
@@ -284,18 +328,29 @@ class LibraryService(QObject):
         try:
             action()
         except PhotoAtlasError as exc:
-            emit(self.operationFailed, str(exc), "")
+            self._fail(str(exc), "")
             return False
         if reload:
             self._invalidate()
         return True
+
+    def _fail(self, message: str, details: str) -> None:
+        """Report an error in the window's words (commands to type and errno text go behind "Show details")."""
+        emit(self.operationFailed, *for_window(message, details))
+
+    def _report(self, lines: list[str]) -> None:
+        emit(self.operationFinished, lines_for_window(list(lines)))
 
     # -- long operations -------------------------------------------------------------------------
 
     def index_folders(self, paths: Sequence[str | os.PathLike[str]], embed: bool = True) -> bool:
         """Add folders and index them; without the CLIP model, photos are still cataloged and thumbnailed."""
         folders = [Path(p) for p in paths]
+        job = self._index_job(folders, embed)
+        title = "Adding photos" if folders else "Rescanning folders"
+        return self.start_operation(title, job, on_result=self._folders_added, photos_changed=True)
 
+    def _index_job(self, folders: list[Path], embed: bool) -> Job:
         def job(library: Library, progress: ProgressReporter) -> list[str]:
             if not embed:
                 return library.index(folders, embed=False, progress=progress).lines()
@@ -303,14 +358,34 @@ class LibraryService(QObject):
                 lines = library.index(folders, embed=True, progress=progress).lines()
             except ModelUnavailableError as exc:
                 lines = library.index(folders, embed=False, progress=progress).lines()
-                emit(self.modelMissing, str(exc))
-                return [*lines, f"Photos were added without albums: {exc}"]
+                emit(self.modelMissing, for_window(str(exc))[0])
+                # The notice above the photos says what is missing and how to get it; the summary does not repeat it.
+                return [*lines, "Photos were added without albums; they are sorted once the CLIP model is here."]
             return lines + first_albums(library, progress)
 
-        return self.start_operation("Adding photos", job, on_result=self._folders_added, photos_changed=True)
+        return job
+
+    def rescan(self) -> bool:
+        """Index the library's folders again (new, changed and removed photos; embeddings still missing)."""
+        if not self.has_photo_folders():
+            self._fail("no photo folders yet: name one, e.g. photoatlas index ~/Pictures", "")
+            return False
+        return self.index_folders([])
+
+    def retry_skipped(self, paths: Sequence[str | os.PathLike[str]]) -> bool:
+        """Read skipped files again (after the user fixed them); those still bad stay in the list."""
+        files = [Path(p) for p in paths]
+
+        def job(library: Library, progress: ProgressReporter) -> list[str]:
+            try:
+                return library.retry_skipped(files, progress=progress).lines()
+            except ModelUnavailableError:  # the notice about the model is shown already; photos still come in
+                return library.retry_skipped(files, embed=False, progress=progress).lines()
+
+        return self.start_operation("Trying skipped files again", job, photos_changed=True)
 
     def _folders_added(self, lines: list[str]) -> None:
-        emit(self.operationFinished, lines)
+        self._report(lines)
         if self.watching:  # watch the new folder too
             self.start_watching(**self._watch_options)
 
@@ -327,7 +402,7 @@ class LibraryService(QObject):
 
     def _undoable_finished(self, result: tuple[list[str], list[int]]) -> None:
         lines, actions = result
-        emit(self.operationFinished, lines)
+        self._report(lines)
         if actions:
             emit(self.operationUndoable, actions)
 
@@ -361,10 +436,14 @@ class LibraryService(QObject):
             return False
         self._watch_options = options
         self._watch.start(self._library.watcher(**options))
+        emit(self.watchingChanged)
         return self._watch.running
 
     def stop_watching(self) -> None:
+        was_running = self._watch.running
         self._watch.stop()
+        if was_running:
+            emit(self.watchingChanged)
 
     def watch_modes(self) -> dict[object, str]:
         """How each folder is watched now: "native", "polling" or "unavailable"."""
@@ -387,7 +466,7 @@ class LibraryService(QObject):
         def reported(report: Any) -> None:
             if report.changed:
                 self._invalidate(photos=True)
-                emit(self.watchReported, report.lines(), bool(report.suggest_recluster))
+                emit(self.watchReported, lines_for_window(report.lines()), bool(report.suggest_recluster))
 
         self.start_operation("Bringing in new photos", job, on_result=reported, changes=False)
 
@@ -411,21 +490,43 @@ class LibraryService(QObject):
 
         return self.start_operation("Downloading the CLIP model", job, photos_changed=True)
 
-    def use_weights_file(self, path: str | os.PathLike[str]) -> bool:
-        """Use a checkpoint file already on this computer, then embed and group the photos already added."""
+    def use_weights_file(self, path: str | os.PathLike[str], config: str | os.PathLike[str] | None = None) -> bool:
+        """Use a checkpoint file already on this computer, then embed and group the photos already added.
+
+        The engine tries the file on one image before saving the choice (on the worker: it loads the model);
+        when the file does not fit, the previous choice stays and `operationFailed` says what is wrong.
+        """
+        return self.set_model(self._library.settings.model.name, str(path), None if config is None else str(config))
+
+    def set_model(self, name: str, pretrained: str, config: str | None = None) -> bool:
+        """Choose the CLIP model (tried before it is saved), then embed and group the photos already added."""
         if self.busy:
-            emit(self.operationFailed, f"{self._title} is running; choose the file once it is done.", "")
+            emit(self.operationFailed, f"{self._title} is running; choose the model once it is done.", "")
             return False
-        if not self._act(lambda: self._library.set_model(self._library.settings.model.name, str(path))):
-            return False
-        self.check_model()
-        if not self.has_photo_folders():
-            return True
 
         def job(library: Library, progress: ProgressReporter) -> list[str]:
-            return library.index(progress=progress).lines() + first_albums(library, progress)
+            progress.phase("Trying the model")
+            spec = library.set_model(name, pretrained, config)
+            lines = [f"Using the CLIP model {spec.name} ({display_path(spec.pretrained)})."]
+            if library.roots():
+                lines += self._index_job([], True)(library, progress)
+            return lines
 
-        return self.start_operation("Adding photos", job, photos_changed=True)
+        def chosen(lines: list[str]) -> None:
+            self._reload_settings()
+            self.check_model()  # the notice goes (or says what is still missing)
+            self._report(lines)
+
+        def refused(message: str, details: str) -> None:
+            self._reload_settings()  # the engine kept the previous choice
+
+        return self.start_operation("Trying the model", job, on_result=chosen, photos_changed=True, on_failure=refused)
+
+    def _reload_settings(self) -> None:
+        """Read the settings the worker's library saved (the GUI thread's library has its own copy)."""
+        saved = LibrarySettings.load(self.directory)
+        if saved != self._library.settings:
+            self._library.update_settings(saved)
 
     def cancel(self) -> None:
         """Ask the running long operation to stop; `operationCancelled` follows."""
@@ -439,6 +540,7 @@ class LibraryService(QObject):
         on_result: Callable[[Any], None] | None = None,
         changes: bool = True,
         photos_changed: bool = False,
+        on_failure: Callable[[str, str], None] | None = None,
     ) -> bool:
         """Run `job(library, progress)` on the worker; False (and `operationFailed`) while another runs.
 
@@ -448,6 +550,7 @@ class LibraryService(QObject):
                 summary lines for `operationFinished`.
             changes: the job may change albums, so views reload afterwards (also after a cancel).
             photos_changed: the job may add or remove photos.
+            on_failure: called in the GUI thread before `operationFailed` when the job fails.
         """
         if self.busy:
             emit(self.operationFailed, f"{self._title} is still running; wait for it or cancel it first.", "")
@@ -469,11 +572,13 @@ class LibraryService(QObject):
             if on_result is not None:
                 on_result(result)
             else:
-                emit(self.operationFinished, list(result) if isinstance(result, list) else [str(result)])
+                self._report(list(result) if isinstance(result, list) else [str(result)])
 
         def failed(message: str, details: str) -> None:
             finish()
-            emit(self.operationFailed, message, details)
+            if on_failure is not None:
+                on_failure(message, details)
+            self._fail(message, details)
 
         def cancelled(message: str) -> None:
             finish()

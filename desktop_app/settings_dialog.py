@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QSettings, Qt, QThreadPool, QUrl, Signal
+from PySide6.QtCore import QObject, QRunnable, QSettings, QStandardPaths, Qt, QThreadPool, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -40,6 +40,7 @@ from engine.settings import DEFAULT_MODEL, DEFAULT_PRETRAINED, LibrarySettings, 
 DEVICES = (("Automatic", "auto"), ("CPU", "cpu"), ("NVIDIA GPU (CUDA)", "cuda"), ("Apple GPU (MPS)", "mps"))
 COMMON_MODELS = ("ViT-B-32", "ViT-B-16", "ViT-L-14")
 CHECKPOINT_FILTER = "CLIP checkpoints (*.safetensors *.pt *.pth *.bin);;All files (*)"
+CONFIG_FILTER = "open_clip model configs (*.json);;All files (*)"
 CACHE_MB_KEY = "thumbnails/memory_mb"
 WATCH_KEY = "watch/enabled"
 DEFAULT_CACHE_MB = 256
@@ -72,6 +73,13 @@ class _Probe(QRunnable):
         emit(self.signals.found, self.label, self.describe())
 
 
+def standard_folder(location: QStandardPaths.StandardLocation) -> str:
+    """Where a file picker opens: the user's folder of that kind (Pictures, Downloads), else the home folder;
+    never the program's working directory."""
+    folder = QStandardPaths.writableLocation(location)
+    return folder if folder and Path(folder).is_dir() else str(Path.home())
+
+
 def memory_budget_mb(settings: QSettings) -> int:
     """The thumbnail memory budget the user chose, in MB."""
     try:
@@ -96,13 +104,14 @@ class SettingsDialog(QDialog):
 
     Args:
         settings: the library's engine settings now.
-        folders: the library's photo folders (shown; added through "Add folder…").
+        folders: the library's photo folders (added through "Add folder…", removed through "Remove…").
         thumbnail_dir: where the thumbnail cache lives.
         window_settings: the window's QSettings (thumbnail memory budget).
         describe_device: the text for a requested device ("In use: cuda"); called on a pool thread.
     """
 
     addFolderRequested = Signal()
+    removeFolderRequested = Signal(str)
 
     def __init__(
         self,
@@ -115,6 +124,7 @@ class SettingsDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self._describe_device = describe_device
+        self.folder_source: Callable[[], list[str]] | None = None
         self.setObjectName("settingsDialog")
         self.setWindowTitle("PhotoAtlas settings")
         self._settings = settings
@@ -130,6 +140,11 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
         self._probe_signals = _ProbeSignals()  # no parent: outlives the dialog if a probe is slow
         self._probe_signals.found.connect(self._on_probed)
+        # Word-wrapped notes need the height that goes with the dialog's width: Qt's minimum size does not know
+        # it (and the rows of the model's form get squashed), so the dialog starts at its full size hint.
+        self.setMinimumWidth(560)
+        self.setMinimumHeight(self.sizeHint().height())
+        self.resize(self.sizeHint())
         self.probe_device()
         folder = self._thumbnail_dir
         self._probe("cache_usage", lambda: f"{folder_size_mb(folder):.1f} MB on disk")
@@ -138,23 +153,54 @@ class SettingsDialog(QDialog):
 
     def _folders_box(self, folders: list[str], watch: bool) -> QGroupBox:
         box = QGroupBox("Photo folders")
-        self.watch = QCheckBox("Watch these folders: new, edited, moved and deleted photos are brought in at once")
+        self.watch = QCheckBox("Watch these folders")
+        self.watch.setToolTip("New, edited, moved and deleted photos are brought in as soon as they change")
         self.watch.setChecked(watch)
         self.folder_list = QListWidget()
-        self.folder_list.addItems(folders)
         self.folder_list.setMaximumHeight(90)
+        self.folder_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.folder_list.itemSelectionChanged.connect(self._update_folder_buttons)
         add = QPushButton("Add folder…")
         add.clicked.connect(lambda: emit(self.addFolderRequested))
+        self.remove_folder_button = QPushButton("Remove…")
+        self.remove_folder_button.setToolTip("Stop following the selected folder; its files stay where they are")
+        self.remove_folder_button.clicked.connect(self._remove_folder)
         note = QLabel("PhotoAtlas only reads these folders; it never changes, moves or deletes your photos.")
         note.setWordWrap(True)
         layout = QVBoxLayout(box)
-        layout.addWidget(self.folder_list)
-        layout.addWidget(self.watch)
         row = QHBoxLayout()
-        row.addWidget(note, 1)
-        row.addWidget(add)
+        row.addWidget(self.folder_list, 1)
+        buttons = QVBoxLayout()
+        buttons.addWidget(add)
+        buttons.addWidget(self.remove_folder_button)
+        buttons.addStretch(1)
+        row.addLayout(buttons)
         layout.addLayout(row)
+        layout.addWidget(self.watch)
+        layout.addWidget(note)
+        self.set_folders(folders)
         return box
+
+    def set_folders(self, folders: list[str]) -> None:
+        """Show the library's folders (after one was added or removed)."""
+        self.folder_list.clear()
+        for folder in folders:
+            self.folder_list.addItem(folder)
+            item = self.folder_list.item(self.folder_list.count() - 1)
+            item.setToolTip(folder)
+        self._update_folder_buttons()
+
+    def reload_folders(self) -> None:
+        """Show the folders `folder_source` gives now (set by the window; a folder was added or removed)."""
+        if self.folder_source is not None:
+            self.set_folders(self.folder_source())
+
+    def _update_folder_buttons(self) -> None:
+        self.remove_folder_button.setEnabled(bool(self.folder_list.selectedItems()))
+
+    def _remove_folder(self) -> None:
+        for item in self.folder_list.selectedItems()[:1]:
+            emit(self.removeFolderRequested, item.text())
 
     def _model_box(self, settings: LibrarySettings) -> QGroupBox:
         box = QGroupBox("CLIP model")
@@ -183,8 +229,19 @@ class SettingsDialog(QDialog):
         self.device.currentIndexChanged.connect(lambda _i: self.probe_device())
         self.device_label = QLabel("In use: checking…")
         self.device_label.setObjectName("deviceInUse")
-        form = QFormLayout(box)
+        self.device_label.setWordWrap(True)  # "Not available: …" can be long; outside the form, so it wraps
+        self.model_config = QLineEdit(spec.config or "")
+        self.model_config.setPlaceholderText("Only for a model open_clip does not know")
+        self.model_config.setToolTip("A JSON model config (open_clip's format) that defines a custom model")
+        browse_config = QPushButton("Browse…")
+        browse_config.clicked.connect(self.browse_config)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Model", self.model_name)
+        config_row = QHBoxLayout()
+        config_row.addWidget(self.model_config, 1)
+        config_row.addWidget(browse_config)
+        form.addRow("Model config file:", config_row)
         form.addRow(self.use_tag, self.tag)
         file_row = QHBoxLayout()
         file_row.addWidget(self.weights_file, 1)
@@ -192,10 +249,16 @@ class SettingsDialog(QDialog):
         form.addRow(self.use_file, file_row)
         form.addRow("", self.offline)
         form.addRow("Device", self.device)
-        form.addRow("", self.device_label)
-        note = QLabel("Changing the model embeds every photo again (on this computer, nothing is uploaded).")
+        # Outside the form: a QFormLayout row gives a word-wrapped label too little height, clipping it.
+        note = QLabel(
+            "Changing the model embeds every photo again (on this computer, nothing is uploaded). The new model "
+            "is tried on one photo first; if it does not load, the current one stays."
+        )
         note.setWordWrap(True)
-        form.addRow(note)
+        column = QVBoxLayout(box)
+        column.addLayout(form)
+        column.addWidget(self.device_label)
+        column.addWidget(note)
         return box
 
     def _albums_box(self, settings: LibrarySettings) -> QGroupBox:
@@ -222,9 +285,11 @@ class SettingsDialog(QDialog):
         self.memory_mb.setSuffix(" MB")
         self.memory_mb.setValue(memory_mb)
         self.memory_mb.setToolTip("Memory for thumbnails on screen; more keeps scrolling back instant")
-        self.cache_label = QLabel(str(self._thumbnail_dir))
-        self.cache_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.cache_label.setWordWrap(True)
+        # A path has no spaces to wrap at: a read-only field scrolls it, the tooltip shows it whole.
+        self.cache_label = QLineEdit(str(self._thumbnail_dir))
+        self.cache_label.setReadOnly(True)
+        self.cache_label.setToolTip(str(self._thumbnail_dir))
+        self.cache_label.setCursorPosition(0)
         self.cache_usage = QLabel("Measuring…")
         open_button = QPushButton("Open folder")
         open_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._thumbnail_dir))))
@@ -241,10 +306,19 @@ class SettingsDialog(QDialog):
     # -- behaviour -------------------------------------------------------------------------------
 
     def browse_weights(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose CLIP weights", "", CHECKPOINT_FILTER)
+        start = self.weights_file.text().strip() or standard_folder(QStandardPaths.StandardLocation.DownloadLocation)
+        path, _ = QFileDialog.getOpenFileName(self, "Choose CLIP weights", start, CHECKPOINT_FILTER)
         if path:
             self.weights_file.setText(path)
             self.use_file.setChecked(True)
+
+    def browse_config(self) -> None:
+        start = self.model_config.text().strip() or standard_folder(QStandardPaths.StandardLocation.DownloadLocation)
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a model config", start, CONFIG_FILTER)
+        if path:
+            self.model_config.setText(path)
+            if not self.model_name.currentText().strip() or self.model_name.currentText() in COMMON_MODELS:
+                self.model_name.setCurrentText(Path(path).stem)
 
     def probe_device(self) -> None:
         self.device_label.setText("In use: checking…")
@@ -261,6 +335,9 @@ class SettingsDialog(QDialog):
         """Why the choice cannot be applied, or None when it can."""
         if not self.model_name.currentText().strip():
             return "Choose a model name, e.g. ViT-B-32."
+        config = self.model_config.text().strip()
+        if config and not Path(config).expanduser().is_file():
+            return f"The model config file {config} does not exist."
         if self.use_file.isChecked():
             path = self.weights_file.text().strip()
             if not path or not Path(path).expanduser().is_file():
@@ -284,8 +361,8 @@ class SettingsDialog(QDialog):
             pretrained = str(Path(self.weights_file.text().strip()).expanduser().resolve())
         else:
             pretrained = self.tag.text().strip()
-        same = name == self._settings.model.name
-        spec = ModelSpec(name, pretrained, self._settings.model.config if same else None)
+        config = self.model_config.text().strip()
+        spec = ModelSpec(name, pretrained, str(Path(config).expanduser().resolve()) if config else None)
         engine = self._settings.replace(
             model=spec,
             device=str(self.device.currentData()),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
@@ -11,6 +13,8 @@ from PySide6.QtGui import (
     QDropEvent,
     QFont,
     QIcon,
+    QKeyEvent,
+    QMouseEvent,
     QPainter,
     QPalette,
     QPen,
@@ -32,6 +36,21 @@ from desktop_app.qt_compat import emit
 
 COVER = 36
 ROW_HEIGHT = COVER + 10
+ARROW = 14  # the disclosure arrow of a folder with subfolders
+INDENT = 16  # per level of subfolder
+
+
+def folder_indent(entry: SidebarEntry) -> int:
+    """How far a row's icon and title move right: folders make room for their arrow and their level."""
+    return ARROW + entry.depth * INDENT if entry.kind == "folder" else 0
+
+
+def arrow_rect(rect: QRect, entry: SidebarEntry) -> QRect:
+    """Where a folder row's disclosure arrow is (clicking it shows or hides the subfolders)."""
+    left = rect.left() + 4 + entry.depth * INDENT
+    return QRect(left, rect.top(), ARROW, rect.height())
+
+
 PIN_MARK = "\u2691"  # ⚑
 WEAK_MARK = "?"
 
@@ -60,11 +79,15 @@ class AlbumDelegate(QStyledItemDelegate):
         dim = QColor(text_color)
         dim.setAlpha(150)
 
-        cover_rect = QRect(rect.left() + 6, rect.top() + (rect.height() - COVER) // 2, COVER, COVER)
+        indent = folder_indent(entry)
+        cover_rect = QRect(rect.left() + 6 + indent, rect.top() + (rect.height() - COVER) // 2, COVER, COVER)
         previous = index.model().index(index.row() - 1, 0).data(ROLE_ENTRY) if index.row() > 0 else None
         if entry.kind in ("folder", "year") and previous is not None and previous.kind != entry.kind:
             painter.setPen(dim)  # a rule before the library folders, and before the years
             painter.drawLine(rect.left() + 6, rect.top(), rect.right() - 6, rect.top())
+        if entry.kind == "folder" and entry.expandable:
+            painter.setPen(dim)
+            painter.drawText(arrow_rect(rect, entry), int(Qt.AlignmentFlag.AlignCenter), "▾" if entry.expanded else "▸")
         if entry.kind == "folder":
             folder_icon = style.standardIcon(QStyle.StandardPixmap.SP_DirIcon)
             folder_icon.paint(painter, cover_rect.adjusted(6, 6, -6, -6))
@@ -96,7 +119,7 @@ class AlbumDelegate(QStyledItemDelegate):
             font.setBold(True)
         painter.setFont(font)
         painter.setPen(dim if index.data(ROLE_WEAK) else text_color)
-        title_rect = self.title_rect(rect).adjusted(0, 0, -size_width - marks_width, 0)
+        title_rect = self.title_rect(rect).adjusted(indent, 0, -size_width - marks_width, 0)
         title = painter.fontMetrics().elidedText(str(index.data()), Qt.TextElideMode.ElideRight, title_rect.width())
         painter.drawText(title_rect, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), title)
         if isinstance(option.widget, AlbumSidebar) and option.widget.drop_row == index.row():
@@ -158,6 +181,39 @@ class AlbumSidebar(QListView):
         self.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.setDropIndicatorShown(False)  # the delegate frames the target row instead
         self.drop_row: int | None = None
+
+    # -- the folder tree ---------------------------------------------------------------------------
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        index = self.indexAt(event.position().toPoint())
+        entry = self.album_model().entry(index.row()) if index.isValid() else None
+        if (
+            entry is not None
+            and entry.expandable
+            and event.button() == Qt.MouseButton.LeftButton
+            and arrow_rect(self.visualRect(index), entry).contains(event.position().toPoint())
+        ):
+            self.album_model().set_folder_expanded(entry.folder or "", not entry.expanded)
+            self.select_key(entry.key)
+            return
+        super().mousePressEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Right opens a folder's subfolders, Left closes them (or goes to the parent folder), as in a tree."""
+        entry = self.current_entry()
+        key = event.key()
+        if entry is not None and entry.kind == "folder" and key in (Qt.Key.Key_Right, Qt.Key.Key_Left):
+            folder = entry.folder or ""
+            if key == Qt.Key.Key_Right and entry.expandable and not entry.expanded:
+                self.album_model().set_folder_expanded(folder, True)
+                self.select_key(entry.key)
+            elif key == Qt.Key.Key_Left and entry.expanded:
+                self.album_model().set_folder_expanded(folder, False)
+                self.select_key(entry.key)
+            elif key == Qt.Key.Key_Left and entry.depth > 0:
+                self.select_key(("folder", os.path.dirname(folder)))
+            return
+        super().keyPressEvent(event)
 
     # -- drops -----------------------------------------------------------------------------------
 

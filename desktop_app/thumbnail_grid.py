@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QColor, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -146,6 +159,18 @@ class ThumbnailGrid(QWidget):
 
     def selected_photo_ids(self) -> list[int]:
         return [int(i.data(ROLE_PHOTO_ID)) for i in self.view.selectionModel().selectedIndexes()]
+
+    def select_photo_ids(self, ids: list[int]) -> None:
+        """Select these photos where they are shown (a change of the album reloaded the grid)."""
+        wanted = set(ids)
+        if not wanted or set(self.selected_photo_ids()) == wanted & set(self.model.ids()):
+            return
+        selection = QItemSelection()
+        for row, photo_id in enumerate(self.model.ids()):
+            if photo_id in wanted:
+                index = self.model.index(row)
+                selection.select(index, index)
+        self.view.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
 
     def set_zoom(self, pixels: int) -> None:
         pixels = max(MIN_ZOOM, min(MAX_ZOOM, int(pixels)))

@@ -16,13 +16,13 @@ from engine.albums.clusters import ClusterInfo
 from engine.albums.store import AlbumStore
 from engine.catalog import CATALOG_FILE, Catalog, PhotoRow
 from engine.catalog.albums import HistoryEntry
-from engine.embed.embedder import Embedder, load_embedder, model_key, select_device
-from engine.errors import InvalidInputError, ModelUnavailableError
+from engine.embed.embedder import Embedder, load_and_try, load_embedder, model_key, select_device
+from engine.errors import CatalogError, InvalidInputError, ModelUnavailableError
 from engine.index.indexer import Indexer, IndexSummary
 from engine.media.thumbnails import ThumbnailCache
 from engine.naming.album_names import NamingSummary
 from engine.naming.vocabulary import Vocabulary, VocabularyChoice, builtin_vocabulary, vocabulary_for
-from engine.paths import default_library_dir, display, from_db, model_cache_dir
+from engine.paths import default_library_dir, display, from_db, model_cache_dir, to_db
 from engine.progress import ProgressReporter
 from engine.settings import LibrarySettings, ModelSpec
 
@@ -60,6 +60,16 @@ class SearchResult:
     score: float
 
 
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file `Library.skipped_files` lists: not cataloged, and why (in words), and when it was last tried."""
+
+    path: Path
+    reason: str
+    code: str
+    seen_at: float
+
+
 def _background_vocabulary() -> Vocabulary:
     """A fixed spread of built-in terms that search compares a query against, to tell a real match from
     chance. A subset keeps the first search quick; the terms share the naming cache."""
@@ -89,11 +99,27 @@ class Library:
 
     Args:
         directory: where the library keeps its files; the platform's user data folder by default.
+        create: make a new library when there is none at `directory` (the window's first launch,
+            `photoatlas index` and `init`); False opens only an existing one, so a mistyped folder is an error.
+
+    Raises:
+        CatalogError: there is no library at `directory` (with `create=False`), `directory` is a file, or the
+            folder cannot be created.
     """
 
-    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, directory: str | os.PathLike[str] | None = None, *, create: bool = True) -> None:
         self.directory = Path(directory or default_library_dir()).expanduser().resolve()
-        self.directory.mkdir(parents=True, exist_ok=True)
+        where = display(self.directory)
+        if self.directory.exists() and not self.directory.is_dir():
+            raise CatalogError(f"{where} is a file, not a library folder; give --library a folder")
+        existed = (self.directory / CATALOG_FILE).is_file()
+        if not existed and not create:
+            raise CatalogError(f"no library at {where}; create one with photoatlas index PATH")
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file where a parent folder should be, no permission, a read-only disk
+            raise CatalogError(f"cannot create a library at {where}: {exc.strerror or exc}") from exc
+        self.created = not existed
         self.catalog = Catalog(self.directory / CATALOG_FILE)
         self.thumbnails = ThumbnailCache(self.directory / "thumbnails")
         self._settings = LibrarySettings.load(self.directory)
@@ -134,6 +160,38 @@ class Library:
         """Files that were not cataloged, by path: (path, reason code, detail)."""
         return self.catalog.skipped()
 
+    def skipped_files(self) -> list[SkippedFile]:
+        """Files that were not cataloged, by path, with the reason in words and when they were last tried."""
+        from engine.media.skip_reasons import Skip
+
+        return [
+            SkippedFile(from_db(raw), Skip(code, detail).describe(), code, seen_at)
+            for raw, code, detail, seen_at in self.catalog.skipped_seen()
+        ]
+
+    def retry_skipped(
+        self, paths: Iterable[Path], *, embed: bool = True, progress: ProgressReporter | None = None
+    ) -> IndexSummary:
+        """Read skipped files again now, even those that have not changed; still-bad ones are skipped again."""
+        paths = [Path(p) for p in paths]
+        with self.catalog.transaction():
+            self.catalog.forget_skipped(to_db(p) for p in paths)
+        return self.index_changes(paths, embed=embed, progress=progress)
+
+    def remove_root(self, path: str | os.PathLike[str]) -> int:
+        """Stop following a photo folder: its photos leave the catalog; the files on disk are not touched.
+
+        Album placements are kept by content, so the photos return to their albums if the folder is added again.
+
+        Returns:
+            How many photos left the catalog.
+        """
+        target = Path(path).expanduser()
+        for root_id, raw in self.catalog.roots():
+            if from_db(raw) in (target, target.resolve()):
+                return self.catalog.remove_root(root_id)
+        raise InvalidInputError(f"{display(target)} is not one of this library's folders")
+
     def history(self, limit: int = 20) -> list[HistoryEntry]:
         """The latest actions (album edits, re-clusters, naming, new photos), newest first."""
         return self.albums.history(limit)
@@ -144,21 +202,39 @@ class Library:
     def settings(self) -> LibrarySettings:
         return self._settings
 
-    def update_settings(self, settings: LibrarySettings) -> None:
-        """Save new settings; a different model or device is loaded on next use."""
+    def update_settings(self, settings: LibrarySettings, *, save: bool = True) -> None:
+        """Use new settings, and save them; a different model or device is loaded on next use.
+
+        Args:
+            save: False uses them for this session only, e.g. until the command that asked for them succeeds
+                (then `save_settings`).
+        """
         if (settings.model, settings.device) != (self._settings.model, self._settings.device):
             self._embedder = None
         self._settings = settings
-        settings.save(self.directory)
+        if save:
+            self.save_settings()
+
+    def save_settings(self) -> None:
+        """Save the settings in use (after `update_settings(..., save=False)`)."""
+        self._settings.save(self.directory)
 
     def set_model(self, name: str | None = None, pretrained: str | None = None, config: str | None = None) -> ModelSpec:
         """Choose the CLIP model for this library; later commands reuse it without repeating options.
+
+        A weights file (with its config) is loaded and tried on one small generated image and one text
+        first; a pretrained tag is looked up (it is downloaded on first use). When the check fails the
+        library keeps its previous model.
 
         Args:
             name: open_clip architecture name; defaults to the config file's name, else the current one.
             pretrained: pretrained tag or checkpoint file; may be left out only when `name` is unchanged.
             config: JSON config registering a custom architecture; copied into the library, so the
                 library keeps working when the original file moves.
+
+        Raises:
+            ModelUnavailableError: the file does not load as this model or fails the trial; in words.
+            InvalidInputError: a file named is missing, or the weights of a new model are not given.
         """
         current = self._settings.model
         if config is not None and not Path(config).is_file():
@@ -167,11 +243,15 @@ class Library:
         same_model = name == current.name
         if pretrained is None and not same_model:
             raise InvalidInputError(f"choose the weights of {name} with --pretrained TAG or --pretrained FILE")
+        if pretrained is not None and Path(pretrained).expanduser().is_file():
+            pretrained = str(Path(pretrained).expanduser().resolve())  # "notes.pt" in the current folder is a file
         spec = ModelSpec(
             name=name,
             pretrained=pretrained or current.pretrained,
             config=config if config is not None else (current.config if same_model else None),
         ).resolved()
+        # Checked before anything is copied or saved: a failure leaves the previous choice as it was.
+        tried = load_and_try(spec, self._settings.device, self._settings.offline, model_cache_dir())
         if config is not None:
             copy = self.directory / "models" / f"{name}.json"
             copy.parent.mkdir(exist_ok=True)
@@ -180,6 +260,9 @@ class Library:
             spec = ModelSpec(spec.name, spec.pretrained, str(copy))
         if spec != current:
             self.update_settings(self._settings.replace(model=spec))
+        if tried is not None:  # loaded to check it: the first index or search needs no second load
+            tried.spec = spec
+            self._embedder = tried
         return spec
 
     def embedder(self) -> Embedder:
@@ -189,6 +272,16 @@ class Library:
                 self._settings.model, self._settings.device, self._settings.offline, model_cache_dir()
             )
         return self._embedder
+
+    def try_model(self) -> None:
+        """Check the library's model as `set_model` does: a weights file is loaded and tried on one image.
+
+        Raises:
+            ModelUnavailableError: it does not load or fails the trial (e.g. the file was replaced); in words.
+        """
+        tried = load_and_try(self._settings.model, self._settings.device, self._settings.offline, model_cache_dir())
+        if tried is not None:
+            self._embedder = tried
 
     def weights_status(self, spec: ModelSpec | None = None) -> WeightsStatus:
         """Where the weights of the library's model (or of `spec`) stand on this computer, without network.
@@ -263,9 +356,12 @@ class Library:
             roots = self.roots()
             if not roots:
                 raise InvalidInputError("no photo folders yet: name one, e.g. photoatlas index ~/Pictures")
+        known = set(self.roots())
         for root in roots:
             if not root.exists():
-                continue  # reported in the summary as unavailable; its photos are kept
+                if root in known:
+                    continue  # reported in the summary as unavailable; its photos are kept
+                raise InvalidInputError(f"no folder at {display(root)}; check the path")
             if not root.is_dir():
                 raise InvalidInputError(f"{display(root)} is not a folder")
         indexer = self._indexer(embed, progress)

@@ -77,8 +77,7 @@ class RefineSummary:
             f" the machine's clusters agreed with {self.agreement_before:.0%} of them, the refined model"
             f" agrees with {self.agreement_after:.0%}",
         ]
-        if not self.changed:
-            out.append("no photo changed album")
+        out.append(f"{self.changed} photos changed album" if self.changed else "no photo changed album")
         if self.recluster is not None:
             out.append(self.recluster.lines()[1])
             out.extend(self.recluster.changes)

@@ -70,6 +70,14 @@ class PhotoTables(Connection):
     def roots(self) -> list[tuple[int, bytes]]:
         return [(r[0], r[1]) for r in self._db.execute("SELECT id, path FROM roots ORDER BY id")]
 
+    def remove_root(self, root_id: int) -> int:
+        """Forget a root with its photos and skipped files (album placements, kept by content, stay); photos removed."""
+        with self.transaction() as db:
+            removed = db.execute("DELETE FROM photos WHERE root_id=?", (root_id,)).rowcount
+            db.execute("DELETE FROM skipped WHERE root_id=?", (root_id,))
+            db.execute("DELETE FROM roots WHERE id=?", (root_id,))
+        return removed
+
     def mark_root_scanned(self, root_id: int) -> None:
         with self.transaction() as db:
             db.execute("UPDATE roots SET last_scan_at=? WHERE id=?", (time.time(), root_id))
@@ -219,6 +227,11 @@ class PhotoTables(Connection):
 
     def forget_skipped(self, paths: Iterable[bytes]) -> None:
         self._db.executemany("DELETE FROM skipped WHERE path=?", [(p,) for p in paths])
+
+    def skipped_seen(self) -> list[tuple[bytes, str, str, float]]:
+        """Every skipped file with its reason code, detail and when it was last tried (seconds since the epoch)."""
+        rows = self._db.execute("SELECT path, reason, detail, seen_at FROM skipped ORDER BY path")
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     def skipped(self) -> list[tuple[bytes, str, str]]:
         """Every skipped file with its reason code and detail."""

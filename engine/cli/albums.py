@@ -48,7 +48,9 @@ def add_commands(commands: argparse._SubParsersAction) -> dict[str, Handler]:
     history.add_argument("--limit", type=int, default=20, help="at most this many actions (default 20)")
     history.add_argument("--json", action="store_true", help="print a JSON array")
 
-    recluster = commands.add_parser("recluster", help="cluster again (after new photos or to change the count)")
+    recluster = commands.add_parser(
+        "recluster", help="group the photos into albums: the first time, after new photos, or to change the count"
+    )
     count = recluster.add_mutually_exclusive_group()
     count.add_argument("--k", type=int, help="number of albums")
     count.add_argument("--more", action="store_true", help="more, smaller albums (next best on the curve)")

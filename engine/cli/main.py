@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--offline",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="never download model weights (remembered)",
+        help="never download model weights (remembered once the index succeeds)",
     )
     index.add_argument(
         "--no-embed",
@@ -69,12 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="summarise the library")
     status.add_argument("--json", action="store_true", help="print a JSON object")
 
-    cluster = commands.add_parser("cluster", help="group the embedded photos into clusters with CPP")
+    # One verb per job: `recluster` groups the photos into albums (the first time too) and `albums` lists them.
+    # The older `cluster` and `clusters` keep working for scripts, out of the help (no help= hides a command).
+    cluster = commands.add_parser("cluster", description="the same as photoatlas recluster")
     cluster.add_argument("--k", type=int, help="number of clusters (default: chosen by coding length)")
     cluster.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    clusters = commands.add_parser("clusters", help="list the clusters")
+    clusters = commands.add_parser("clusters", description="the machine's clusters behind the albums")
     clusters.add_argument("--json", action="store_true", help="print a JSON array")
+
+    commands.add_parser("init", help="create an empty library (index creates one too)")
 
     skipped = commands.add_parser("skipped", help="list files that were not cataloged, with the reason")
     skipped.add_argument("--json", action="store_true", help="print a JSON array")
@@ -90,7 +94,47 @@ def build_parser() -> argparse.ArgumentParser:
     COMMANDS.update(cli_watch.add_commands(commands))
     COMMANDS.update(cli_model.add_commands(commands))
     COMMANDS.update(cli_refine.add_commands(commands))
+    _list_in_order(commands)
     return parser
+
+
+# The order `--help` lists the commands in: the order a user meets them, from the first index on.
+HELP_ORDER = (
+    "index",
+    "status",
+    "albums",
+    "recluster",
+    "rename",
+    "merge",
+    "move",
+    "split",
+    "remove",
+    "pin",
+    "unpin",
+    "undo",
+    "redo",
+    "history",
+    "search",
+    "export",
+    "watch",
+    "photos",
+    "skipped",
+    "name",
+    "vocab",
+    "refine",
+    "model",
+    "init",
+)
+
+# Commands that may create the library they are given; every other one needs an existing library, so that a
+# mistyped --library is an error instead of a new empty library.
+CREATING = frozenset({"index", "init"})
+
+
+def _list_in_order(commands: argparse._SubParsersAction) -> None:
+    # argparse lists subcommands in the order they were added, which follows the modules that add them.
+    rank = {name: n for n, name in enumerate(HELP_ORDER)}
+    commands._choices_actions.sort(key=lambda action: rank.get(action.dest, len(rank)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,7 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from engine.library import Library
 
-        with Library(args.library) as library:
+        if args.command == "index":
+            _check_new_library_folders(args)
+        with Library(args.library, create=args.command in CREATING) as library:
             return COMMANDS[args.command](library, args)
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
@@ -122,9 +168,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
+def _check_new_library_folders(args: argparse.Namespace) -> None:
+    """A new library knows no folder yet: a missing one is a mistake, caught before the library is created."""
+    from engine.catalog import CATALOG_FILE
+    from engine.paths import default_library_dir
+
+    directory = Path(args.library or default_library_dir()).expanduser()
+    if (directory / CATALOG_FILE).is_file():
+        return  # the library checks them itself: a known folder that is missing is only "not available"
+    for path in args.paths:
+        if not path.expanduser().exists():
+            raise InvalidInputError(f"no folder at {display(path.expanduser().resolve())}; check the path")
+
+
 def _cmd_index(library: Library, args: argparse.Namespace) -> int:
     if args.model or args.pretrained or args.model_config:
+        # Remembered at once: a weights file is loaded and tried before it is kept, and the photos this run
+        # embeds before an interruption are embedded with it, so a rerun without the options goes on with it.
         library.set_model(args.model, args.pretrained, args.model_config)
+    # The other options apply to this run; the library remembers them only once the run has succeeded.
     changes = {
         k: v
         for k, v in {
@@ -136,8 +198,19 @@ def _cmd_index(library: Library, args: argparse.Namespace) -> int:
         if v is not None
     }
     if changes:
-        library.update_settings(library.settings.replace(**changes))
-    return run_with_bar(args, "photo", lambda bar: library.index(args.paths, embed=not args.no_embed, progress=bar))
+        library.update_settings(library.settings.replace(**changes), save=False)
+    code = run_with_bar(args, "photo", lambda bar: library.index(args.paths, embed=not args.no_embed, progress=bar))
+    if changes:
+        library.save_settings()
+    return code
+
+
+def _cmd_init(library: Library, args: argparse.Namespace) -> int:
+    if library.created:
+        print(f"Created an empty library at {display(library.directory)}; add photos with photoatlas index PATH")
+    else:
+        print(f"There is already a library at {display(library.directory)}; it was left as it is")
+    return 0
 
 
 def _cmd_photos(library: Library, args: argparse.Namespace) -> int:
@@ -227,7 +300,7 @@ def _cmd_clusters(library: Library, args: argparse.Namespace) -> int:
         print_json([_cluster_json(c) for c in clusters])
         return 0
     if not clusters:
-        print("No clusters yet: run photoatlas cluster")
+        print("No clusters yet: run photoatlas recluster")
     for c in clusters:
         label = "Other" if c.id is None else (c.title or f"cluster {c.id}")
         doubt = " (generic: no candidate name fits well)" if c.generic else ""
@@ -239,6 +312,7 @@ COMMANDS: dict[str, Handler] = {
     "cluster": _cmd_cluster,
     "clusters": _cmd_clusters,
     "index": _cmd_index,
+    "init": _cmd_init,
     "photos": _cmd_photos,
     "status": _cmd_status,
     "skipped": _cmd_skipped,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.cli.common import Handler, print_json
-from engine.errors import InvalidInputError
+from engine.errors import InvalidInputError, ModelUnavailableError
 from engine.paths import display, model_cache_dir
 from engine.settings import ModelSpec
 
@@ -79,12 +79,20 @@ def _status(library: Library, args: argparse.Namespace) -> int:
     spec = library.settings.model
     status = weights_status(spec, model_cache_dir())
     size = status.path.stat().st_size if status.path is not None else None
+    problem = None
+    if spec.pretrained_is_file and status.path is not None:
+        # A file is "ready" only when it loads: it may have been replaced since it was chosen.
+        try:
+            library.try_model()
+        except ModelUnavailableError as exc:
+            problem = str(exc)
     if args.json:
         print_json(
             {
                 "model": spec.name,
                 "pretrained": display(spec.pretrained),
-                "ready": status.path is not None,
+                "ready": status.path is not None and problem is None,
+                "problem": problem,
                 "path": None if status.path is None else display(status.path),
                 "bytes": size,
                 "partial_bytes": status.partial_bytes,
@@ -94,7 +102,9 @@ def _status(library: Library, args: argparse.Namespace) -> int:
             }
         )
         return 0
-    if status.path is not None:
+    if problem is not None:
+        weights = f"the file does not load: {problem} (photoatlas model use FILE chooses another)"
+    elif status.path is not None:
         weights = f"ready, {_mb(size or 0)} at {display(status.path)}"
     elif spec.pretrained_is_file:
         weights = "the checkpoint file is missing: photoatlas model use FILE"
@@ -113,7 +123,8 @@ def _status(library: Library, args: argparse.Namespace) -> int:
 def _use(library: Library, args: argparse.Namespace) -> int:
     if not args.file.is_file():
         raise InvalidInputError(f"the checkpoint file {display(args.file)} does not exist")
-    spec = library.set_model(args.model, str(args.file), args.model_config)
+    # The file is loaded and tried on one image first; when it fails the library keeps its model.
+    spec = library.set_model(args.model, str(args.file.expanduser().resolve()), args.model_config)
     print(f"This library now uses {spec.name} with the weights in {display(spec.pretrained)}")
     return 0
 

@@ -178,22 +178,7 @@ def load_embedder(
         import open_clip
     except ImportError as exc:  # a broken torch/torchvision pair shows up here
         raise ModelUnavailableError(f"open_clip cannot be imported ({exc}); reinstall PhotoAtlas") from exc
-    _register_config(spec)
-    if spec.name not in open_clip.list_models():
-        raise ModelUnavailableError(
-            f"unknown model architecture {spec.name!r}; use an open_clip name such as ViT-B-32, or register a "
-            f"custom one with --model-config FILE.json"
-        )
-    if spec.pretrained_is_file:
-        if not Path(spec.pretrained).is_file():
-            raise ModelUnavailableError(f"the checkpoint file {spec.pretrained} does not exist")
-    else:
-        known = open_clip.list_pretrained_tags_by_model(spec.name)
-        if spec.pretrained not in known:
-            shown = ", ".join(known) if known else "none: pass a local checkpoint file with --pretrained"
-            raise ModelUnavailableError(
-                f"unknown pretrained weights {spec.pretrained!r} for {spec.name}; known tags: {shown}"
-            )
+    _check_names(open_clip, spec)
     chosen = select_device(device)
     try:
         model, preprocess = _create_model(open_clip, spec, chosen, cache_dir, offline)
@@ -204,6 +189,53 @@ def load_embedder(
         raise ModelUnavailableError(_advice(spec, exc, offline)) from exc
     model.eval()
     return Embedder(spec, model, preprocess, tokenizer, chosen, model_key(spec))
+
+
+def load_and_try(
+    spec: ModelSpec, device: str = "auto", offline: bool = False, cache_dir: Path | None = None
+) -> Embedder | None:
+    """Check a model before a library is set to it; the loaded model when it was loaded to check it.
+
+    A checkpoint file is loaded and tried on one small generated image and one text (loading is the check,
+    and the only way to know the file fits the architecture). A pretrained tag is only looked up: loading
+    it would mean downloading, or seconds of loading a large cached model, just to check a name.
+
+    Raises:
+        ModelUnavailableError: the file does not load or fails the trial, or the names are unknown; the
+            message says why in words.
+    """
+    if spec.pretrained_is_file:
+        from engine.embed.checkpoint import try_embedder
+
+        embedder = load_embedder(spec, device, offline, cache_dir)
+        try_embedder(embedder)
+        return embedder
+    try:
+        import open_clip
+    except ImportError as exc:
+        raise ModelUnavailableError(f"open_clip cannot be imported ({exc}); reinstall PhotoAtlas") from exc
+    _check_names(open_clip, spec)
+    return None
+
+
+def _check_names(open_clip: Any, spec: ModelSpec) -> None:
+    """Register the spec's config, then check open_clip knows the architecture and the tag (or the file exists)."""
+    _register_config(spec)
+    if spec.name not in open_clip.list_models():
+        raise ModelUnavailableError(
+            f"unknown model architecture {spec.name!r}; use an open_clip name such as ViT-B-32, or register a "
+            f"custom one with --model-config FILE.json"
+        )
+    if spec.pretrained_is_file:
+        if not Path(spec.pretrained).is_file():
+            raise ModelUnavailableError(f"the checkpoint file {spec.pretrained} does not exist")
+        return
+    known = open_clip.list_pretrained_tags_by_model(spec.name)
+    if spec.pretrained not in known:
+        shown = ", ".join(known) if known else "none: pass a local checkpoint file with --pretrained"
+        raise ModelUnavailableError(
+            f"unknown pretrained weights {spec.pretrained!r} for {spec.name}; known tags: {shown}"
+        )
 
 
 def _create_model(open_clip: Any, spec: ModelSpec, device: str, cache_dir: Path | None, offline: bool) -> Any:
@@ -259,15 +291,21 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
 
 
 def _advice(spec: ModelSpec, exc: BaseException, offline: bool) -> str:
-    reason = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
     if spec.pretrained_is_file:
-        return (
-            f"cannot load the checkpoint {spec.pretrained} for {spec.name}: {reason}. Check that the file is "
-            f"complete and is an open_clip checkpoint of this architecture."
-        )
+        from engine.embed.checkpoint import explain_load_failure
+
+        return explain_load_failure(spec, exc)
     size = _DOWNLOAD_MB.get(spec.name)
     about = f" (about {size} MB, once)" if size else " (once)"
-    how = "PhotoAtlas is set to work offline; turn that off" if offline else "connect to the internet"
+    if offline:
+        # Offline, nothing was asked of the network: the hub's own words ("check your connection") would mislead.
+        return (
+            f"the CLIP weights {spec.name}/{spec.pretrained} are not on this computer, and this library is set to "
+            f"work offline, so they are not downloaded. To fix it, download them{about} with photoatlas model "
+            f"download (or index with --no-offline), or use a weights file you already have: photoatlas model use FILE"
+        )
+    reason = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
+    how = "connect to the internet"
     return (
         f"the CLIP weights {spec.name}/{spec.pretrained} are not on this computer and could not be downloaded: "
         f"{reason}. To fix it, {how} so PhotoAtlas can download them{about}, or point it at a checkpoint file "

@@ -36,8 +36,9 @@ EXIF_IFD = 0x8769
 EXIF_DATETIME_ORIGINAL = 0x9003
 EXIF_OFFSET_TIME_ORIGINAL = 0x9011
 
-# A file touched this recently that fails to decode is probably still being copied in: retry later.
+# A file touched this recently that fails to decode is watched a moment: is it still being copied in?
 RECENTLY_WRITTEN_S = 10.0
+SETTLE_S = 0.3  # how long a freshly written file that fails to decode is watched for growth
 
 _heif_registered = False
 
@@ -170,10 +171,37 @@ def decode_file(
     except (OSError, SyntaxError, ValueError, IndexError, EOFError, Image.DecompressionBombError) as exc:
         # Pillow reports damaged data through several exception types depending on the format.
         message = str(exc) or type(exc).__name__
-        reason = "truncated" if "truncated" in message else "corrupt"
-        if time.time() - snap.mtime_ns / 1e9 < RECENTLY_WRITTEN_S:
-            reason = "changing"
-        return SkippedFile(path, snap.size, snap.mtime_ns, Skip(reason, message[:200]))
+        if _still_changing(path, snap):
+            return SkippedFile(path, 0, 0, Skip("changing"))
+        if "truncated" in message:
+            return SkippedFile(path, snap.size, snap.mtime_ns, Skip("truncated", _truncation_detail(message)))
+        return SkippedFile(path, snap.size, snap.mtime_ns, Skip("corrupt", message[:200]))
+
+
+def _still_changing(path: Path, snap: Snapshot) -> bool:
+    """Whether a file that failed to decode is still being written: its size or mtime moved since it was read.
+
+    A file written moments ago gets a short pause to show it: a copy in progress keeps growing, while a
+    complete but broken file stays as it is and is reported as broken on this first scan. A copy that
+    stalls longer is re-read anyway once it changes again (skips are keyed on size and mtime).
+    """
+    for pause in (0.0, SETTLE_S):
+        time.sleep(pause)
+        try:
+            now = os.stat(path)
+        except OSError:
+            return True
+        if (now.st_size, now.st_mtime_ns) != (snap.size, snap.mtime_ns):
+            return True
+        if time.time() - snap.mtime_ns / 1e9 >= RECENTLY_WRITTEN_S:
+            return False
+    return False
+
+
+def _truncation_detail(message: str) -> str:
+    """Pillow's "image file is truncated (N bytes not processed)" without the words the reason already says."""
+    detail = message.removeprefix("image file is truncated").strip().removeprefix("(").removesuffix(")")
+    return detail[:200]
 
 
 class _Refused(Exception):

@@ -37,4 +37,7 @@ class Skip:
 
     def describe(self) -> str:
         text = REASONS.get(self.reason, self.reason)
-        return f"{text}: {self.detail}" if self.detail else text
+        detail = self.detail
+        if detail.lower().startswith(text.lower()):  # older catalogs stored Pillow's whole message as detail
+            detail = detail[len(text) :].strip(" :()")
+        return f"{text}: {detail}" if detail else text

@@ -50,7 +50,7 @@ def test_first_run_indexes_in_the_background_and_albums_appear(
     assert window.pages.currentWidget() is window.welcome
     with qtbot.waitSignal(window.service.modelReady, timeout=30_000):  # the local checkpoint is found
         window.service.check_model()
-    monkeypatch.setattr(main_window, "choose_folder", lambda parent: str(folder))
+    monkeypatch.setattr(main_window, "choose_folders", lambda parent: [str(folder)])
     with qtbot.waitSignal(window.service.operationFinished, timeout=120_000) as finished:
         window.welcome.button.click()
         assert window.operation_bar.isVisible() and window.service.busy

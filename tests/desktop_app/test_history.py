@@ -93,7 +93,7 @@ def test_an_action_that_cannot_be_undone_says_why_and_nothing_changes(
     monkeypatch.setattr(AlbumStore, "undo", refuse)
     window.undo_action.trigger()
     box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
-    assert box.text() == "“Re-cluster into fewer albums” can no longer be undone" and not box.detailedText()
+    assert box.text() == "“Re-cluster into fewer albums” can no longer be undone." and not box.detailedText()
     box.close()
     assert message(window) != "Nothing to undo" and album_sizes(window) == before
 

@@ -10,6 +10,7 @@ from desktop_app.launcher import main
 
 
 def test_subcommand_runs_the_cli(tmp_path: Path, capsys) -> None:
+    assert main(["--library", str(tmp_path / "lib"), "init"]) == 0  # only index and init create a library
     assert main(["--library", str(tmp_path / "lib"), "status"]) == 0
     assert "Photos:      0" in capsys.readouterr().out
 

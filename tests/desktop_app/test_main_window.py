@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
-from desktop_app import album_actions, main_window
+from desktop_app import album_actions, main_window, pickers
 from desktop_app.main_window import MainWindow
 from desktop_app.models import PhotoGridModel
 from desktop_app.qt_compat import emit
@@ -168,7 +168,7 @@ def test_welcome_view_for_an_empty_library(empty_service: LibraryService, qtbot,
     assert window.pages.currentWidget() is window.welcome
     assert window.welcome.button.text() == "Choose photo folders…"
     asked: list[list[str]] = []
-    monkeypatch.setattr(main_window, "choose_folder", lambda parent: str(tmp_path / "pics"))
+    monkeypatch.setattr(main_window, "choose_folders", lambda parent: [str(tmp_path / "pics")])
     monkeypatch.setattr(empty_service, "index_folders", lambda paths: asked.append(list(paths)) or True)
     qtbot.mouseClick(window.welcome.button, Qt.MouseButton.LeftButton)
     assert asked == [[str(tmp_path / "pics")]]
@@ -250,3 +250,50 @@ def test_window_icon_and_about_box(window: MainWindow) -> None:
     window.about_action.trigger()
     box = next(w for w in QApplication.topLevelWidgets() if w.windowTitle() == "About PhotoAtlas" and w.isVisible())
     box.close()
+
+
+def test_the_folder_picker_opens_in_pictures_and_takes_several_folders(window, tmp_path, monkeypatch, qtbot) -> None:
+    from PySide6.QtCore import QStandardPaths
+    from PySide6.QtWidgets import QAbstractItemView, QListView
+
+    pictures = tmp_path / "Pictures"
+    pictures.mkdir()
+    monkeypatch.setattr(QStandardPaths, "writableLocation", staticmethod(lambda location: str(pictures)))
+    dialog = pickers.folder_picker(window)
+    qtbot.addWidget(dialog)
+    assert Path(dialog.directory().absolutePath()) == pictures
+    views = [v for v in dialog.findChildren(QListView) if v.objectName() == "listView"]
+    assert views and all(v.selectionMode() == QAbstractItemView.SelectionMode.ExtendedSelection for v in views), (
+        "several folders at once"
+    )
+    monkeypatch.setattr(QStandardPaths, "writableLocation", staticmethod(lambda location: ""))
+    assert pickers.start_folder() == str(Path.home())
+
+
+def test_adding_several_folders_indexes_them_all(window, tmp_path, make_photo, monkeypatch, qtbot) -> None:
+    folders = [tmp_path / "a", tmp_path / "b"]
+    for n, folder in enumerate(folders):
+        make_photo(folder / f"p{n}.jpg")
+    monkeypatch.setattr(main_window, "choose_folders", lambda parent: [str(f) for f in folders])
+    with qtbot.waitSignal(window.service.operationFinished, timeout=30_000):
+        window.add_folder_action.trigger()
+    assert len(window.service.photo_folders()) == 3
+
+
+def test_the_weights_picker_opens_in_downloads_not_the_working_directory(tmp_path, monkeypatch) -> None:
+    from PySide6.QtCore import QStandardPaths
+    from PySide6.QtWidgets import QFileDialog
+
+    from desktop_app import model_banner
+
+    downloads = tmp_path / "Downloads"
+    downloads.mkdir()
+    monkeypatch.setattr(QStandardPaths, "writableLocation", staticmethod(lambda location: str(downloads)))
+    opened: list[str] = []
+    monkeypatch.setattr(
+        QFileDialog,
+        "getOpenFileName",
+        staticmethod(lambda parent, title, start, filters: opened.append(start) or ("", "")),
+    )
+    assert model_banner.choose_weights_file(None) is None
+    assert opened == [str(downloads)]

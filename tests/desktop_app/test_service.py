@@ -124,15 +124,15 @@ def test_worker_errors_become_messages(service: LibraryService, qtbot) -> None:
     with qtbot.waitSignal(service.operationFailed, timeout=10_000) as failed:
         service.start_operation("Broken", broken)
     message, details = failed.args
-    assert "boom" in message
+    assert "went wrong" in message and "boom" in details, "a sentence; the exception behind Show details"
     assert "Traceback" in details and "RuntimeError" in details, "a bug comes with details for a report"
 
 
 def test_recluster_without_embeddings_reports_the_engine_advice(service: LibraryService, qtbot) -> None:
     with qtbot.waitSignal(service.operationFailed, timeout=10_000) as failed:
         assert service.recluster("auto")
-    assert "nothing is embedded" in failed.args[0]
-    assert failed.args[1] == "", "an engine error is advice, not a traceback"
+    assert "File → Rescan folders" in failed.args[0], "in the window's words"
+    assert "Traceback" not in failed.args[1], "an engine error is advice, not a traceback"
 
 
 def test_export_copies_an_album(service: LibraryService, small_library: SmallLibrary, tmp_path, qtbot) -> None:

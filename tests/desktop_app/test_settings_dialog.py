@@ -77,14 +77,15 @@ def test_applying_saves_engine_settings_and_memory_budget(window: MainWindow, mo
     assert asked == [], "the model did not change, so nothing to re-embed"
 
 
-def test_a_new_model_offers_to_embed_again(window: MainWindow, monkeypatch, tmp_path: Path) -> None:
+def test_a_file_that_is_not_a_model_is_refused_and_the_model_stays(window: MainWindow, qtbot, tmp_path: Path) -> None:
     weights = tmp_path / "other.safetensors"
     weights.write_bytes(b"x")
+    before = window.service.settings.model
     dialog = window.open_settings()
     dialog.weights_file.setText(str(weights))
     dialog.use_file.setChecked(True)
-    asked: list[str] = []
-    monkeypatch.setattr(main_window, "ask_yes_no", lambda parent, title, question: asked.append(title) or False)
-    dialog.accept()
-    assert asked == ["New model"]
-    assert window.service.settings.model.pretrained == str(weights.resolve())
+    with qtbot.waitSignal(window.service.operationFailed, timeout=60_000) as failed:
+        dialog.accept()
+    assert failed.args[0][0].isupper() and "photoatlas" not in failed.args[0]
+    assert window.service.settings.model == before, "tried before it is kept"
+    assert LibrarySettings.load(window.service.directory).model == before

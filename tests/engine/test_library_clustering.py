@@ -79,5 +79,6 @@ def test_clustering_needs_embeddings_and_a_sane_k(library, indexed) -> None:
 
 
 def test_nothing_embedded_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    assert main(["--library", str(tmp_path / "empty"), "init"]) == 0  # a missing library is another error now
     assert main(["--library", str(tmp_path / "empty"), "cluster"]) == 1
     assert "run photoatlas index first" in capsys.readouterr().err

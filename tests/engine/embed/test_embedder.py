@@ -46,7 +46,7 @@ def test_missing_checkpoint_file(tiny_model: dict[str, str]) -> None:
 def test_corrupt_checkpoint_file(tiny_model: dict[str, str], tmp_path: Path) -> None:
     broken = tmp_path / "broken.safetensors"
     broken.write_bytes(Path(tiny_model["pretrained"]).read_bytes()[:1000])
-    with pytest.raises(ModelUnavailableError, match="Check that the file is complete"):
+    with pytest.raises(ModelUnavailableError, match="incomplete or damaged"):
         load_embedder(ModelSpec(tiny_model["name"], str(broken), tiny_model["config"]), device="cpu")
 
 

@@ -194,10 +194,10 @@ def test_file_growing_while_read_is_retried_later(library, root: Path, monkeypat
 def test_half_written_file_is_retried_once_complete(library, root: Path) -> None:
     data = jpeg_bytes()
     copying = root / "copying.jpg"
-    copying.write_bytes(data[: len(data) // 2])  # fresh mtime: a copy still in progress
+    copying.write_bytes(data[: len(data) // 2])  # fresh mtime, but not growing while read: broken as it stands
     library.index([root])
-    assert skips(library)["copying.jpg"] == "changing"
-    copying.write_bytes(data)
+    assert skips(library)["copying.jpg"] == "truncated"
+    copying.write_bytes(data)  # the copy completes: its size and mtime change, so it is read again
     library.index([root])
     assert "copying.jpg" in photo_names(library)
 
@@ -225,3 +225,38 @@ def test_symlink_loop(library, root: Path, make_photo) -> None:
     run_index(library, root)
     assert photo_names(library) == {"good.jpg", "inner.jpg"}
     assert skips(library)["back-to-top"] == "symlink-loop"
+
+
+def test_fresh_truncated_jpeg_is_truncated_on_the_first_scan_in_plain_words(library, root: Path) -> None:
+    from engine.media.skip_reasons import Skip
+
+    data = jpeg_bytes()
+    (root / "cut.jpg").write_bytes(data[: len(data) * 6 // 10])  # just written, and complete as it is
+    run_index(library, root)
+    [(_, reason, detail)] = [row for row in library.catalog.skipped() if display(row[0]).endswith("cut.jpg")]
+    assert reason == "truncated"
+    text = Skip(reason, detail).describe()
+    assert text.count("truncated") == 1, text
+    # A catalog written before kept Pillow's whole message as the detail: shown once all the same.
+    old = Skip("truncated", "image file is truncated (1 bytes not processed)").describe()
+    assert old == "image file is truncated: 1 bytes not processed"
+
+
+def test_file_growing_while_it_is_decoded_is_changing(library, root: Path, monkeypatch) -> None:
+    data = jpeg_bytes()
+    growing = root / "growing-later.jpg"
+    growing.write_bytes(data[: len(data) // 2])
+    real_decode = engine.media.decode._decode_snapshot
+
+    def decode_while_the_copy_goes_on(path, snap, options, write_thumbnail):
+        if path.name == "growing-later.jpg":
+            with open(path, "ab") as out:  # the copy goes on after the bytes were read
+                out.write(data[len(data) // 2 :])
+        return real_decode(path, snap, options, write_thumbnail)
+
+    monkeypatch.setattr(engine.media.decode, "_decode_snapshot", decode_while_the_copy_goes_on)
+    library.index([root])
+    assert skips(library)["growing-later.jpg"] == "changing"
+    monkeypatch.undo()
+    library.index([root])
+    assert "growing-later.jpg" in photo_names(library)

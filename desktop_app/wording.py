@@ -1,0 +1,156 @@
+"""The window's words for the engine's messages.
+
+The engine speaks to the command line: its errors and summaries end with the command that fixes a problem
+("run photoatlas index first"). The window must name its own buttons and menus instead, and must never show
+errno or exception text except behind "Show details". The engine's text stays as the CLI prints it; the
+service passes everything it shows through `for_window` (errors) and `lines_for_window` (summaries).
+"""
+
+from __future__ import annotations
+
+import re
+
+RESCAN = "File → Rescan folders"
+ADD_FOLDER = "File → Add folder…"
+
+OFFLINE_DOWNLOAD = (
+    "PhotoAtlas could not reach the internet to download the model. Check the connection and click "
+    "Download now again, or choose a weights file you already have with Use a weights file…"
+)
+DOWNLOAD_FAILED = (
+    "The download of the model did not finish. Click Download now to continue where it stopped, or choose a "
+    "weights file you already have with Use a weights file…"
+)
+NOTHING_EMBEDDED = (
+    "No photo has been analysed by the CLIP model yet, so there is nothing to sort into albums. "
+    f"Make sure the model is ready (the notice above the photos), then use {RESCAN}."
+)
+NO_FOLDERS = f"There are no photo folders yet: add one with {ADD_FOLDER}"
+NO_ALBUMS = "There are no albums yet: click Re-cluster first."
+
+# Signs that a message was written for a terminal, or is a raw system error.
+_SHELL = re.compile(r"photoatlas\s|(?<![\w-])--[a-z]|\[Errno\s*-?\d+\]|Traceback|\w+Error:")
+_NETWORK = re.compile(
+    r"Errno -[23]\b|Name or service not known|Temporary failure in name resolution|nodename nor servname|"
+    r"getaddrinfo failed|Network is unreachable|No route to host|Connection refused|timed out|"
+    r"Failed to establish|connect to the internet|check your connection|Internet connection",
+    re.IGNORECASE,
+)
+
+# (pattern on the engine's message, the window's sentence) — the first that matches wins.
+_ERRORS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"nothing is embedded yet|no embedded photos to cluster"), NOTHING_EMBEDDED),
+    (re.compile(r"no photo folders yet"), NO_FOLDERS),
+    (re.compile(r"no (clustering|albums) yet: run photoatlas recluster"), NO_ALBUMS),
+    (re.compile(r"some photos have no thumbnail yet"), f"Some photos have no thumbnail yet: use {RESCAN} first."),
+    (
+        re.compile(r"indexing cancelled"),
+        f"Cancelled. The photos finished so far are saved; {RESCAN} continues with the others.",
+    ),
+    (
+        re.compile(r"device '(\w+)' was requested but"),
+        "The graphics card chosen in Settings is not available on this computer: choose Automatic as the "
+        "Device in File → Settings…",
+    ),
+    (
+        re.compile(r"unknown model architecture '?([^';]+)'?;"),
+        r"PhotoAtlas does not know the model \1: choose one such as ViT-B-32 in File → Settings…, or give the "
+        "model config file of a custom one there.",
+    ),
+    (
+        re.compile(r"unknown pretrained weights '?([^']+)'? for (\S+); known tags: none"),
+        r"There are no weights to download for \2: choose a weights file in File → Settings…",
+    ),
+    (
+        re.compile(r"the vocabulary would be empty"),
+        "The list of words for naming albums would be empty: keep at least one word.",
+    ),
+]
+
+
+def sentence(text: str) -> str:
+    """`text` as a sentence: a capital first letter and a full stop."""
+    text = " ".join(text.split())
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?…" else text + "."
+
+
+def _model_missing(message: str) -> str | None:
+    """The engine's "weights are not on this computer and could not be downloaded …" advice, in the window's words."""
+    match = re.search(r"the CLIP weights (\S+) are not on this computer and could not be downloaded", message)
+    if match is None:
+        return None
+    how = (
+        "Offline mode is on (File → Settings…), so it was not downloaded"
+        if "work offline" in message
+        else "Click Download now to get it"
+    )
+    return (
+        f"The CLIP model {match.group(1)} is not on this computer yet. {how}, or choose a weights file you "
+        "already have with Use a weights file…"
+    )
+
+
+def _strip_command(message: str) -> str:
+    """Drop the clauses of a message that tell the user to type something."""
+    parts = re.split(r"(?<=[.;:])\s+|\s+\((?=[^)]*photoatlas)", message)
+    kept = [p for p in parts if not _SHELL.search(p)]
+    text = " ".join(kept).strip().rstrip(":;,")
+    return text or "The operation did not succeed"
+
+
+def for_window(message: str, details: str = "") -> tuple[str, str]:
+    """An engine message as the window shows it: (a sentence that names the window's controls, details).
+
+    The original text goes to the details whenever the sentence hides part of it.
+    """
+    if not message:
+        return message, details
+    for pattern, words in _ERRORS:
+        match = pattern.search(message)
+        if match:
+            return match.expand(words), details or message
+    missing = _model_missing(message)
+    if missing is not None:
+        return missing, details or message
+    if re.search(r"download", message, re.IGNORECASE) and (_NETWORK.search(message) or re.search(r"Errno", message)):
+        return OFFLINE_DOWNLOAD if _NETWORK.search(message) else DOWNLOAD_FAILED, details or message
+    if re.search(r"the download stopped at|cannot continue the download", message):
+        return DOWNLOAD_FAILED, details or message
+    if message.startswith("Unexpected error:"):
+        return (
+            "Something went wrong inside PhotoAtlas; the operation did not finish. Show details has what to "
+            "include in a bug report.",
+            details or message,
+        )
+    if _SHELL.search(message):
+        return sentence(_strip_command(message)), details or message
+    return sentence(message), details
+
+
+_LINES: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(r"albums are not named: the model is unavailable"),
+        "Albums are not named yet because the CLIP model is not available; Re-cluster names them once it is.",
+    ),
+    (
+        re.compile(r"^(\S+ of your photos are in Other): photoatlas recluster would sort them"),
+        r"\1: Re-cluster would sort them",
+    ),
+]
+
+
+def line_for_window(line: str) -> str:
+    """One line of an engine summary, without commands to type."""
+    for pattern, words in _LINES:
+        if pattern.search(line):
+            return pattern.sub(words, line) if "\\1" in words else words
+    if _SHELL.search(line):
+        return _strip_command(line)
+    return line
+
+
+def lines_for_window(lines: list[str]) -> list[str]:
+    return [line_for_window(line) for line in lines]
