@@ -511,7 +511,7 @@ class Library:
             options = {**options, "embedder": self.embedder(), "thumbnail_dir": self.thumbnails.directory}
         summary = refine(self.catalog, model_id, self._settings.device, naming, progress, **options)
         if naming is not None and summary.recluster is not None:
-            summary.recluster.naming = self.name(progress).lines()[0]
+            summary.recluster.naming = self._name_clusters(progress).lines()[0]  # albums: named inside
         return summary
 
     def _naming(self, progress: ProgressReporter | None) -> Naming | None:

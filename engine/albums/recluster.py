@@ -109,28 +109,32 @@ def recluster(
 
     estimator = _reuse_for_k(catalog, photos.unique, k)
     if estimator is None:
-        estimator = _fit(photos.x, k, device, progress)
+        estimator, curve = _fit(photos.x, k, device, progress)
+    else:
+        curve = {int(key): float(v) for key, v in estimator.coding_lengths_.items()}
     check_cancelled(progress)
     labels = {h: int(label) for h, label in zip(photos.unique, estimator.labels_, strict=True)}
-    curve = {int(key): float(v) for key, v in estimator.coding_lengths_.items()}
     return commit_clustering(
         catalog, model_id, photos, labels, estimator, k, curve, naming, progress, started, ("recluster", description)
     )
 
 
-def _fit(x: np.ndarray, k: int | None, device: str, progress: ProgressReporter) -> Any:
-    """A fresh fit for k albums that keeps the whole coding-length curve, so that "more / fewer albums" works
-    from any state; a k the curve cannot read out (beyond the fitted grid) is fitted on its own."""
+def _fit(x: np.ndarray, k: int | None, device: str, progress: ProgressReporter) -> tuple[Any, dict[int, float]]:
+    """A fresh fit for k albums and the coding-length curve to keep: the whole curve, so that "more / fewer
+    albums" works from any state. A k the curve cannot read out (beyond the fitted grid) is fitted on its own,
+    and the curve kept is the whole one with that k added."""
     from engine.cluster import CPPClusterer
 
     estimator = CPPClusterer(n_clusters=None, random_state=0, device=device).fit(x, progress=progress)
+    curve = {int(key): float(v) for key, v in estimator.coding_lengths_.items()}
     if k is None or k == estimator.n_clusters_:
-        return estimator
+        return estimator, curve
     try:
         estimator.use_k(k)
     except InvalidInputError:
         estimator = CPPClusterer(n_clusters=k, random_state=0, device=device).fit(x, progress=progress)
-    return estimator
+        curve.update({int(key): float(v) for key, v in estimator.coding_lengths_.items()})
+    return estimator, curve
 
 
 @dataclass(frozen=True)
@@ -184,7 +188,9 @@ def commit_clustering(
     """
     unique, x = photos.unique, photos.x
     members, albums = live_placements(catalog)
-    plan = plan_reconcile(labels, members, albums, known)
+    # Placements of deleted photos are kept for their return, but they hold no album open.
+    present = set(catalog.hashes_by_id().values())
+    plan = plan_reconcile(labels, {h: m for h, m in members.items() if h in present}, albums, known)
     final = _final_placement(members, plan)
     live = {key: target for key, target in final.items() if target not in plan.retire}
     names = album_names(catalog, live, unique, x, naming.text_features, naming.names, naming.generic) if naming else {}

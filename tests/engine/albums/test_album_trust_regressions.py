@@ -1,0 +1,57 @@
+"""Album trust: the shortest cases the state machine (test_album_trust_stateful.py) found, one rule each."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.library import Library
+from tests.engine.albums.test_album_properties import FakePhotos, fake_photos, use_fake_clusterer
+from tests.engine.albums.test_album_trust_stateful import difference, read_state, same
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture
+def clustered(library, monkeypatch) -> tuple[Library, FakePhotos]:
+    """Four blobs of fake photos (and two outliers), clustered with k chosen by the coding length (4)."""
+    use_fake_clusterer(monkeypatch)
+    photos = fake_photos(library, seed=0, blobs=4)
+    photos.add([i % 4 for i in range(36)] + [-1, -1])
+    assert library.recluster().k == 4
+    return library, photos
+
+
+def test_refine_is_one_action_and_undo_reverts_it_whole(clustered) -> None:
+    """Ctrl+Z after a refinement reverts the refinement, not only the naming that followed it."""
+    library, _ = clustered
+    before = read_state(library)
+    latest = library.albums.history(1)[0].id
+    library.refine(epochs=2)
+    new = [(e.kind, e.description) for e in library.albums.history(10) if e.id > latest]
+    assert [kind for kind, _ in new] == ["refine"], new
+    assert library.albums.undo() == new[0][1]
+    now = read_state(library)
+    assert same(before, now), difference(before, now)
+
+
+def test_fewer_works_after_a_count_beyond_the_fitted_curve(clustered) -> None:
+    """`recluster --k N` with N past the curve the fit reads out (here the stand-in's 2..6; the real estimator's
+    stops at 60 or n/2) fits N alone; "fewer albums" must still work from there ("from any state")."""
+    library, _ = clustered
+    assert library.recluster(k=7).k == 7
+    assert library.recluster(fewer=True).k < 7
+
+
+def test_albums_whose_photos_were_deleted_leave_no_empty_album_nor_a_doubled_name(clustered) -> None:
+    """Two photos' files vanish, then a re-cluster into 2 albums empties two automatic albums: they are retired
+    as when no photo was deleted (the deleted photos' placements, kept for their return, do not hold them
+    open), and no two albums end up with the same name."""
+    library, _ = clustered
+    with library.catalog.transaction():
+        library.catalog.delete_photos([30, 12])
+    summary = library.recluster(k=2)
+    albums = [a for a in library.albums.albums() if a.id is not None]
+    assert all(a.members for a in albums), [(a.id, a.name, a.size) for a in albums]
+    assert len(summary.retired) == 2
+    names = [a.name.casefold() for a in albums]
+    assert len(set(names)) == len(names), names
