@@ -120,15 +120,18 @@ def album_names(
     text_features: np.ndarray,
     candidate_names: Sequence[str],
     generic: Sequence[str],
+    keep: Sequence[int] = (),
 ) -> dict[Hashable, ClusterName]:
     """Automatic names for the albums of a placement (hash → album key) that the user has not named.
 
     Args:
         placement: where each photo is (None = "Other"); keys may be ids of albums still to be created.
         hashes, features: the photos' content hashes and CLIP features, rows aligned.
+        keep: live albums not named this time (emptied by the user): their names stay reserved too.
     """
     # An album the user named, or pinned, keeps its name; that name stays reserved.
     kept = catalog.albums.frozen_names()
+    kept.update({a: n for a, n in catalog.albums.live_names().items() if a in set(keep)})
     frozen = set(kept)
     reserved = list(kept.values())
     keys = [key for key in dict.fromkeys(placement.values()) if key is not None and key not in frozen]
@@ -173,6 +176,7 @@ def name_albums(
     hashes, album_ids, features = catalog.albums.live_member_vectors(model_id)
     if not hashes:
         return summary
+    empty = [a for a in catalog.albums.live_names() if a not in set(album_ids)]
     names = album_names(
         catalog,
         dict(zip(hashes, album_ids, strict=True)),
@@ -181,6 +185,7 @@ def name_albums(
         text,
         vocabulary.names(),
         vocabulary.generic,
+        keep=empty,
     )
     with catalog.albums.action("name", "New names for the albums from the vocabulary"):
         write_album_names(catalog, names)

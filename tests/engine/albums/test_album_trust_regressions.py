@@ -55,3 +55,14 @@ def test_albums_whose_photos_were_deleted_leave_no_empty_album_nor_a_doubled_nam
     assert len(summary.retired) == 2
     names = [a.name.casefold() for a in albums]
     assert len(set(names)) == len(names), names
+
+
+def test_naming_does_not_give_an_emptied_albums_name_to_another(clustered) -> None:
+    """The user moves every photo out of an automatic album (it stays, empty, until the next re-cluster);
+    naming then must not give its name to another album."""
+    library, _ = clustered
+    first, second = [a for a in library.albums.albums() if a.id is not None][:2]
+    library.albums.move(first.members, second.id)
+    library.name()
+    names = [a.name.casefold() for a in library.albums.albums() if a.id is not None]
+    assert len(set(names)) == len(names), names
