@@ -75,6 +75,7 @@ def assign_new_photos(catalog: Catalog, model_id: int) -> AssignSummary | None:
             # Recorded as seen by this clustering (with −1 when it waits in Other), so the next scan does
             # not weigh the same photo again.
             catalog.clusterings.record_seen(clustering_id, photo_id, int(label) if album is not None else -1)
+            catalog.albums.note_seen(photo_id)
             if album is not None and hash_ not in seen:
                 catalog.albums.machine_add(hash_, album)
                 assigned += 1

@@ -100,6 +100,7 @@ class Journal:
     created: list[int] = field(default_factory=list)
     clustering: int | None = None
     clustering_changed: bool = False
+    seen: list[int] = field(default_factory=list)  # photos the clustering first weighed in this action
     description: str | None = None  # set inside an action to word it from what it did; not stored here
 
     @property
@@ -114,6 +115,8 @@ class Journal:
         }
         if self.clustering_changed:
             data["clustering"] = self.clustering
+        if self.seen:
+            data["seen"] = self.seen
         return json.dumps(data)
 
     @classmethod
@@ -125,6 +128,7 @@ class Journal:
             list(data["created"]),
             data.get("clustering"),
             "clustering" in data,
+            list(data.get("seen", [])),
         )
 
 
@@ -441,6 +445,12 @@ class AlbumTables:
         if missing:
             saved.update(self.fields(album_id, missing))
 
+    def note_seen(self, photo_id: int) -> None:
+        """The current clustering weighed a new photo in the running action: undoing it forgets that, so the
+        photo is weighed again by the next assignment."""
+        if self._journal is not None:
+            self._journal.seen.append(photo_id)
+
     def _save_placement(self, hash_: str) -> None:
         journal = self._journal
         if journal is not None and hash_ not in journal.members:
@@ -482,6 +492,8 @@ class AlbumTables:
                 if undoing and placement[0] is not None and placement[1] == "user":
                     revived.add(placement[0])
         if undoing:
+            for photo_id in state.seen:
+                self._clusterings.forget_photo(photo_id)
             self.retire(state.created)
             # A re-cluster since the action may have retired the album a photo of the user's goes back to
             # (it had lost its automatic photos): the user's placement brings it back.

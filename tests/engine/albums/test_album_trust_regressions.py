@@ -66,3 +66,17 @@ def test_naming_does_not_give_an_emptied_albums_name_to_another(clustered) -> No
     library.name()
     names = [a.name.casefold() for a in library.albums.albums() if a.id is not None]
     assert len(set(names)) == len(names), names
+
+
+def test_undoing_an_import_restores_the_clustering_too(clustered) -> None:
+    """Undo of an "import" puts the new photos back in Other and the clustering back as it was: its clusters
+    do not list them (they are not "seen" by it), so a later import weighs them again."""
+    library, photos = clustered
+    before = read_state(library)
+    new = photos.add([0, 1, 2])
+    assert library.assign_new_photos().assigned >= 1
+    assert library.albums.undo() is not None
+    now = read_state(library)
+    assert same(before, now), difference(before, now)
+    assert not {p for c in library.clusters() if c.id is not None for p in c.members} & set(new)
+    assert library.assign_new_photos().assigned >= 1
