@@ -238,6 +238,9 @@ class AlbumTrust(RuleBasedStateMachine):
         entries = self.store.history(1)
         return entries[0].id if entries else 0
 
+    def _entry(self, entry_id: int):
+        return next(e for e in self.store.history(10**6) if e.id == entry_id)
+
     def _new_entries(self):
         """History entries recorded since the last step, oldest first."""
         entries = [e for e in self.store.history(50) if e.id > self.last_entry]
@@ -529,7 +532,7 @@ class AlbumTrust(RuleBasedStateMachine):
             return
         action = self.done.pop()
         assert description == action.description, f"undid {description!r}, the latest was {action.description!r}"
-        entry = next(e for e in self.store.history(50) if e.id == action.entry_id)
+        entry = self._entry(action.entry_id)
         assert entry.undone
         now = read_state(self.library)
         assert same(action.before, now), f"undo of {action.kind!r} left: {difference(action.before, now)}"
@@ -555,10 +558,21 @@ class AlbumTrust(RuleBasedStateMachine):
         assert same(action.after, now), f"redo of {action.kind!r} left: {difference(action.after, now)}"
         newer = set(now.photos) - set(action.after.photos)
         assert newer <= now.members.get(None, frozenset()), f"redo of {action.kind!r} put newer photos in albums"
-        entry = next(e for e in self.store.history(50) if e.id == action.entry_id)
+        entry = self._entry(action.entry_id)
         assert not entry.undone
         self._restore(action.after_decisions)
         self.done.append(action)
+
+    @rule(times=st.integers(2, 12))
+    def undo_several(self, times: int) -> None:
+        """Far back through the history (past several re-clusters), checking every step."""
+        for _ in range(times):
+            self.undo()
+
+    @rule(times=st.integers(2, 12))
+    def redo_several(self, times: int) -> None:
+        for _ in range(times):
+            self.redo()
 
     def _restore(self, decisions: Decisions) -> None:
         """Back to what the user had decided then, less the photos deleted since."""
