@@ -13,6 +13,8 @@ from engine.progress import ProgressReporter, check_cancelled
 # Dense where a personal library's album count usually lies, sparser beyond: the curve is flat there
 # and each candidate costs a k-means.
 _BASE_GRID = (*range(1, 16), 18, 20, 22, 25, 28, 32, 36, 40, 45, 50, 55, 60)
+# Candidates in a row coding worse than the best before the grid may stop (see `coding_length_curve`).
+_RISING = 4
 
 
 def k_grid(k_max: int, n: int, n_distinct: int | None = None) -> list[int]:
@@ -68,13 +70,25 @@ def coding_length_curve(
     progress: ProgressReporter,
     eps2: float = EPS2,
 ) -> KCurve:
-    """L(k) for every k of the grid; raises `Cancelled` between candidates on request."""
+    """L(k) along the grid, until the curve has clearly passed its minimum; raises `Cancelled` between
+    candidates on request.
+
+    The grid stops once k is beyond 2·k* + 5 (k* the best so far) and the last `_RISING` candidates all
+    coded worse than k*: far past the minimum the curve only rises, and each candidate costs a k-means
+    that grows with k. What is kept still reaches well above k*, for "more albums".
+    """
     progress.phase("choose number of albums", len(grid))
     curve = KCurve()
+    worse = 0
     for k in grid:
         check_cancelled(progress)
         labels, length = partition_for_k(embedding, z, k, seeds, eps2)
+        best = curve.best_k() if curve.lengths else k
+        worse = worse + 1 if curve.lengths and length >= curve.lengths[best] else 0
         curve.lengths[k] = length
         curve.labels[k] = labels
         progress.advance(1)
+        if worse >= _RISING and k > 2 * curve.best_k() + 5:
+            progress.advance(len(grid) - grid.index(k) - 1)  # the bar ends full
+            break
     return curve

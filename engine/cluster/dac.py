@@ -20,6 +20,7 @@ from engine.cluster.estimator import (
     EstimatorNotFittedError,
     as_float32,
     check_n_features,
+    count_distinct_rows,
     resolve_device,
     validate_features,
 )
@@ -83,12 +84,6 @@ def _as_pairs(pairs: Any, n: int, name: str) -> np.ndarray:
     if arr.min() < 0 or arr.max() >= n:
         raise InvalidInputError(f"{name} indexes rows outside 0…{n - 1}")
     return arr
-
-
-def _count_distinct_rows(x: np.ndarray) -> int:
-    """Exactly distinct rows, by their bytes (a random projection can round equal rows differently)."""
-    rows = np.ascontiguousarray(x).view(np.dtype((np.void, x.dtype.itemsize * x.shape[1])))
-    return int(np.unique(rows).size)
 
 
 def _head(in_dim: int, hidden_dim: int, k: int) -> Any:
@@ -268,7 +263,7 @@ class DACRefiner(ClusterMixin, BaseEstimator):
         if self.warm_epochs < 0 or self.lr <= 0 or self.constraint_weight < 0:
             raise InvalidInputError("warm_epochs and constraint_weight must be ≥ 0 and lr > 0")
         if self.encoder is None and k > 1:
-            distinct = _count_distinct_rows(x)
+            distinct = count_distinct_rows(x)
             if k > distinct:
                 raise InvalidInputError(f"cannot form {k} clusters from {distinct} distinct points")
 

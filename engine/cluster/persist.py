@@ -62,7 +62,7 @@ _DAC_PARAMS: dict[str, tuple[type, ...]] = {
     "encoder_lr": _NUM,
 }
 # Field annotations of the stored dataclasses (strings, under `from __future__ import annotations`).
-_FIELD_TYPES: dict[str, tuple[type, ...]] = {"int": _INT, "float": _NUM}
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {"int": _INT, "float": _NUM, "int | None": _OPT_INT}
 _ARRAY_DTYPES = ("float32", "float64", "int32", "int64")
 
 

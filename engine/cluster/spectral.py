@@ -113,7 +113,7 @@ def spectral_labels(
     k: int,
     features: np.ndarray,
     seed: int = 0,
-    n_init: int = 4,
+    n_init: int = 1,
 ) -> tuple[np.ndarray, float]:
     """Partition into k clusters: top-k eigenvectors, row-normalised, k-means with restarts.
 
@@ -125,7 +125,8 @@ def spectral_labels(
         k: number of clusters.
         features: (n, d) features used only to merge surplus components.
         seed: k-means seed.
-        n_init: k-means restarts; the one with the lowest inertia is kept.
+        n_init: k-means restarts; the one with the lowest inertia is kept. One by default: the caller
+            tries several seeds and keeps the partition of lowest coding length, which serves the same purpose.
 
     Returns:
         (labels, inertia); inertia is 0 when components were merged.

@@ -1,0 +1,99 @@
+"""How well CPPClusterer chooses the number of albums: chosen k against the truth, with ACC.
+
+Usage:
+    python bench/k_choice.py [--toy 24] [--separated 10] [--threads 2]
+
+Three families, each row one fit with automatic k (the app's path):
+- well separated: unit-norm 512-d Gaussian clusters of different sizes (k = 6…15, 40–250 points each),
+  where the right k is unambiguous;
+- toy libraries: `bench/toy_libraries.generated_specs` (3–15 concepts, 50–500 photos, balanced, imbalanced
+  3:1, or sharing colours and shapes), photos rendered by the toy world and embedded by the toy CLIP; the
+  k-means column (true k given, 10 restarts) shows how separable the concepts are in the features;
+- the noisy synthetic CLIP-like set of bench/RESULTS-cluster.md (12 clusters, 3 % noise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.datasets import clustering_scores, synthetic_clip_like  # noqa: E402
+from bench.toy_libraries import available, features, generated_specs  # noqa: E402
+
+
+def separated_set(k: int, seed: int, dim: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """k well-separated clusters of 40–250 points: random unit centres, small isotropic spread."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(40, 251, size=k)
+    centres = rng.standard_normal((k, dim))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    x = np.concatenate(
+        [c + 0.6 * rng.standard_normal((m, dim)) / np.sqrt(dim) for c, m in zip(centres, sizes, strict=True)]
+    )
+    y = np.repeat(np.arange(k), sizes)
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32), y
+
+
+def fit(x: np.ndarray) -> tuple[int, np.ndarray, float]:
+    from engine.cluster import CPPClusterer
+
+    start = time.perf_counter()
+    model = CPPClusterer(random_state=0, device="cpu").fit(x)
+    return model.n_clusters_, model.labels_, time.perf_counter() - start
+
+
+def kmeans_acc(x: np.ndarray, y: np.ndarray, k: int) -> float:
+    from sklearn.cluster import KMeans
+
+    return clustering_scores(y, KMeans(k, n_init=10, random_state=0).fit_predict(x))["ACC"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--toy", type=int, default=24)
+    ap.add_argument("--separated", type=int, default=10)
+    ap.add_argument("--noisy", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    print("| set | n | true k | chosen k | ±1 | ACC (chosen k) | k-means ACC (true k) | fit s |")
+    print("|---|---|---|---|---|---|---|---|")
+    tally: dict[str, list[int]] = {}
+
+    def row(family: str, name: str, x: np.ndarray, y: np.ndarray, k: int, tolerance: float) -> None:
+        chosen, labels, seconds = fit(x)
+        keep = y >= 0
+        acc = clustering_scores(y[keep], labels[keep])["ACC"]
+        ok = abs(chosen - k) <= tolerance
+        tally.setdefault(family, []).append(int(ok))
+        km = kmeans_acc(x[keep], y[keep], k)
+        mark = "yes" if ok else "**no**"
+        print(f"| {name} | {len(x)} | {k} | {chosen} | {mark} | {acc:.3f} | {km:.3f} | {seconds:.1f} |", flush=True)
+
+    for i in range(args.separated):
+        k = 6 + i % 10
+        x, y = separated_set(k, seed=i)
+        row("separated (exact)", f"separated-{i:02d}", x, y, k, 0)
+    if available():
+        for spec in generated_specs(args.toy):
+            x, y = features(spec)
+            row("toy (±1)", spec.name, x, y, spec.k, 1)
+    if args.noisy:
+        x, y = synthetic_clip_like(n=5000, n_clusters=12, seed=0)
+        row("noisy synthetic (±20 %)", "synthetic CLIP-like, 3 % noise", x, y, 12, 0.2 * 12)
+    print()
+    for family, hits in tally.items():
+        print(f"- {family}: {sum(hits)} of {len(hits)} within tolerance")
+
+
+if __name__ == "__main__":
+    main()
