@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.about import app_icon, show_about
 from desktop_app.album_actions import AlbumActions
+from desktop_app.coding_length_chart import attach_curve_chart
 from desktop_app.history_actions import HistoryActions
 from desktop_app.messages import show_error
 from desktop_app.model_banner import ModelBanner
@@ -97,7 +98,7 @@ class MainWindow(QMainWindow):
         )
         self.album_model = AlbumListModel(service, self.loader, self)
         self.album_model.set_order(str(self.settings.value(ALBUM_ORDER_KEY, DEFAULT_ALBUM_ORDER)))
-        self.grid_model = PhotoGridModel(self.loader, service.photo_path, self)
+        self.grid_model = PhotoGridModel(self.loader, service.photo_path, self, badge=service.photo_badge)
         self.sidebar = AlbumSidebar(self.album_model)
         self.grid = ThumbnailGrid(self.loader, self.grid_model)
         self.splitter = QSplitter()
@@ -198,6 +199,7 @@ class MainWindow(QMainWindow):
         self.refine_action = menu.addAction("Refine from your corrections (DAC)")
         self.refine_action.setToolTip("Learn from the photos you moved and sort the others like them")
         self.refine_action.triggered.connect(self.service.refine)
+        self.curve_chart = attach_curve_chart(menu, self.service.coding_length_curve, self.recluster)
         self.recluster_button = QToolButton()
         self.recluster_button.setDefaultAction(self.recluster_action)
         self.recluster_button.setMenu(menu)

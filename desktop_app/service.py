@@ -3,6 +3,11 @@
 Quick album actions (rename, merge, pin, undo, redo...) run synchronously on the GUI thread's own `Library`.
 Long operations (index, re-cluster, refine, search, export) run one at a time on a serial worker that opens
 its own `Library`; their progress, outcome and errors arrive as signals.
+
+Albums never wait for names: the first time with a model, a re-cluster shows its albums at once with
+provisional names, then a naming job names them from one prompt per term, then a background job refines
+the names from the whole prompt ensemble. Both naming jobs step aside for any other operation and resume
+after it (the text embeddings they made are kept).
 """
 
 from __future__ import annotations
@@ -25,16 +30,17 @@ from desktop_app.worker import (
     ProgressAdapter,
     TaskSignals,
     UndoState,
-    first_albums,
     undo_state,
     undoable,
 )
-from engine import Album, HistoryEntry, Library, display_path
-from engine.errors import ModelUnavailableError, PhotoAtlasError
+from engine import Album, CodingLengthCurve, HistoryEntry, Library, display_path
+from engine.errors import InvalidInputError, ModelUnavailableError, PhotoAtlasError
 from engine.progress import ProgressReporter
 from engine.settings import LibrarySettings
 
 ReclusterMode = Literal["auto", "more", "fewer"]
+# What naming a job leaves to do: None, "quick" (albums still have provisional names), "full" (names to refine).
+NamingDue = Literal["quick", "full"] | None
 LATER_CHANGES = "Other changes were made since; undo those first (Edit → History shows them all)."
 
 
@@ -91,6 +97,9 @@ class LibraryService(QObject):
         self._model_signals.ready.connect(self.modelReady)
         self._model_signals.missing.connect(lambda reason: emit(self.modelMissing, for_window(reason)[0]))
         self._album_of: dict[int, int | None] | None = None
+        self._yields: Callable[[], object] | None = None  # restarts the running naming job, which steps aside
+        self._resume: Callable[[], object] | None = None  # restarts a naming job that stepped aside
+        self._closing = False
 
     # -- lifecycle and state ---------------------------------------------------------------------
 
@@ -100,7 +109,8 @@ class LibraryService(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._adapter is not None
+        """A long operation runs (not a naming job: those step aside for any other operation)."""
+        return self._adapter is not None and self._yields is None
 
     @property
     def operation_title(self) -> str:
@@ -113,9 +123,13 @@ class LibraryService(QObject):
         Returns:
             False if the worker did not stop in time.
         """
+        self._closing = True  # no naming job starts or resumes from here on
+        self._resume = None
         self.stop_watching()
         self.cancel()
         stopped = self._pool.waitForDone(timeout_ms)
+        # What the worker reports from now on is dropped: the views must not read a closed library.
+        self._adapter = self._signals = self._yields = None
         self._library.close()
         return stopped
 
@@ -142,6 +156,10 @@ class LibraryService(QObject):
 
     def photo_path(self, photo_id: int) -> str:
         return self._photos().path(photo_id)
+
+    def photo_badge(self, photo_id: int) -> str:
+        """What a thumbnail's corner says: a video's length, "LIVE" or "RAW"; "" for a photo."""
+        return self._photos().badge(photo_id)
 
     def thumbnail_file(self, photo_id: int) -> Path | None:
         """The cached thumbnail of a photo on disk, or None when it has none."""
@@ -346,11 +364,14 @@ class LibraryService(QObject):
     def index_folders(self, paths: Sequence[str | os.PathLike[str]], embed: bool = True) -> bool:
         """Add folders and index them; without the CLIP model, photos are still cataloged and thumbnailed."""
         folders = [Path(p) for p in paths]
-        job = self._index_job(folders, embed)
+        follow: dict[str, Any] = {}
+        job = self._index_job(folders, embed, follow)
         title = "Adding photos" if folders else "Rescanning folders"
-        return self.start_operation(title, job, on_result=self._folders_added, photos_changed=True)
+        return self.start_operation(
+            title, job, on_result=self._then_name(self._folders_added, follow), photos_changed=True
+        )
 
-    def _index_job(self, folders: list[Path], embed: bool) -> Job:
+    def _index_job(self, folders: list[Path], embed: bool, follow: dict[str, Any]) -> Job:
         def job(library: Library, progress: ProgressReporter) -> list[str]:
             if not embed:
                 return library.index(folders, embed=False, progress=progress).lines()
@@ -361,9 +382,21 @@ class LibraryService(QObject):
                 emit(self.modelMissing, for_window(str(exc))[0])
                 # The notice above the photos says what is missing and how to get it; the summary does not repeat it.
                 return [*lines, "Photos were added without albums; they are sorted once the CLIP model is here."]
-            return lines + first_albums(library, progress)
+            return lines + self._first_albums(library, progress, follow)
 
         return job
+
+    @staticmethod
+    def _first_albums(library: Library, progress: ProgressReporter, follow: dict[str, Any]) -> list[str]:
+        """`first_albums` with names later: the first albums come at once, the naming jobs name them after."""
+        if library.clusters():
+            return []
+        try:
+            summary = library.recluster(progress=progress, names_later=True)
+        except InvalidInputError as exc:  # e.g. too few photos to group yet
+            return [f"No albums yet: {exc}"]
+        follow["due"] = _naming_due(library, summary)
+        return summary.lines()
 
     def rescan(self) -> bool:
         """Index the library's folders again (new, changed and removed photos; embeddings still missing)."""
@@ -389,11 +422,25 @@ class LibraryService(QObject):
         if self.watching:  # watch the new folder too
             self.start_watching(**self._watch_options)
 
+    def coding_length_curve(self) -> CodingLengthCurve | None:
+        """The coding-length curve of the current albums, with the k Fewer / More would pick (catalog only)."""
+        return self._library.coding_length_curve()
+
     def recluster(self, mode: ReclusterMode = "auto") -> bool:
         """Re-cluster (`operationFinished` with what changed by album name, then `operationUndoable`)."""
         more, fewer = mode == "more", mode == "fewer"
-        job = undoable(lambda library, progress: library.recluster(more=more, fewer=fewer, progress=progress))
-        return self.start_operation("Re-clustering", job, on_result=self._undoable_finished)
+        follow: dict[str, Any] = {}
+
+        def run(library: Library, progress: ProgressReporter) -> Any:
+            summary = library.recluster(more=more, fewer=fewer, progress=progress, names_later=True)
+            follow["due"] = _naming_due(library, summary)
+            return summary
+
+        def finished(result: tuple[list[str], list[int]]) -> None:
+            self._undoable_finished(result)
+            follow["actions"] = result[1]
+
+        return self.start_operation("Re-clustering", undoable(run), on_result=self._then_name(finished, follow))
 
     def refine(self) -> bool:
         """Refine the albums with DAC, taught by the user's corrections; reported like a re-cluster."""
@@ -405,6 +452,62 @@ class LibraryService(QObject):
         self._report(lines)
         if actions:
             emit(self.operationUndoable, actions)
+
+    # -- naming after the albums -----------------------------------------------------------------
+
+    def _then_name(self, handler: Callable[[Any], None], follow: dict[str, Any]) -> Callable[[Any], None]:
+        """`handler`, then the naming the job left to do (`follow["due"]`), if any."""
+
+        def handle(result: Any) -> None:
+            handler(result)
+            self._name_albums(follow.get("due"), list(follow.get("actions", [])))
+
+        return handle
+
+    def _name_albums(self, due: NamingDue, actions: list[int]) -> bool:
+        """Start the naming left to do: "quick" names the albums from one prompt per term ("Naming albums"),
+        then the names are refined from the whole prompt ensemble ("Refining album names", in the background).
+
+        Each job steps aside for any other operation and resumes after it. Its Undo (`operationUndoable`)
+        covers the re-cluster's actions (`actions`) and its own, so one Undo puts the albums back.
+        """
+        if due is None or self._closing:
+            return False
+        quick = due == "quick"
+        follow: dict[str, Any] = {}
+
+        def run(library: Library, progress: ProgressReporter) -> Any:
+            summary = library.name(progress, quick=quick)
+            follow["renamed"] = bool(summary.renamed)
+            follow["due"] = "full" if quick and not library.vocabulary_embedded() else None
+            return summary
+
+        def job(library: Library, progress: ProgressReporter) -> tuple[list[str], list[int]]:
+            try:
+                return undoable(run)(library, progress)
+            except ModelUnavailableError:
+                if quick:
+                    raise
+                return [], []  # the notice about the model is shown already; the names stay as they are
+
+        def named(result: tuple[list[str], list[int]]) -> None:
+            lines, recorded = result
+            if quick or follow.get("renamed"):  # a refinement that changed no name says nothing
+                self._report(lines)
+                if actions:  # a re-cluster's: its Undo now reverts the names too (first albums offer none)
+                    emit(self.operationUndoable, actions + recorded)
+            self._name_albums(follow.get("due"), actions + recorded if actions else [])
+
+        self._resume = None  # a naming job that stepped aside is superseded by this one
+        title = "Naming albums" if quick else "Refining album names"
+        restart = lambda: self._name_albums(due, actions)  # noqa: E731
+        return self.start_operation(title, job, on_result=named, yields=restart)
+
+    def _resume_naming(self) -> None:
+        """Restart the naming job that stepped aside, once the worker is free (it resumes from its cache)."""
+        if self._resume is not None and self._adapter is None and not self._closing:
+            resume, self._resume = self._resume, None
+            resume()
 
     def search(self, query: str, limit: int = 200) -> bool:
         def job(library: Library, progress: ProgressReporter) -> list[int]:
@@ -480,15 +583,19 @@ class LibraryService(QObject):
     def download_model(self) -> bool:
         """Download (or resume) the model's weights, then embed and group the photos already added."""
 
+        follow: dict[str, Any] = {}
+
         def job(library: Library, progress: ProgressReporter) -> list[str]:
             path = library.download_weights(progress=progress)
             emit(self.modelReady)
             lines = [f"CLIP weights ready: {display_path(path)}"]
             if library.roots():
-                lines += library.index(progress=progress).lines() + first_albums(library, progress)
+                lines += library.index(progress=progress).lines() + self._first_albums(library, progress, follow)
             return lines
 
-        return self.start_operation("Downloading the CLIP model", job, photos_changed=True)
+        return self.start_operation(
+            "Downloading the CLIP model", job, on_result=self._then_name(self._report, follow), photos_changed=True
+        )
 
     def use_weights_file(self, path: str | os.PathLike[str], config: str | os.PathLike[str] | None = None) -> bool:
         """Use a checkpoint file already on this computer, then embed and group the photos already added.
@@ -504,12 +611,14 @@ class LibraryService(QObject):
             emit(self.operationFailed, f"{self._title} is running; choose the model once it is done.", "")
             return False
 
+        follow: dict[str, Any] = {}
+
         def job(library: Library, progress: ProgressReporter) -> list[str]:
             progress.phase("Trying the model")
             spec = library.set_model(name, pretrained, config)
             lines = [f"Using the CLIP model {spec.name} ({display_path(spec.pretrained)})."]
             if library.roots():
-                lines += self._index_job([], True)(library, progress)
+                lines += self._index_job([], True, follow)(library, progress)
             return lines
 
         def chosen(lines: list[str]) -> None:
@@ -520,7 +629,9 @@ class LibraryService(QObject):
         def refused(message: str, details: str) -> None:
             self._reload_settings()  # the engine kept the previous choice
 
-        return self.start_operation("Trying the model", job, on_result=chosen, photos_changed=True, on_failure=refused)
+        return self.start_operation(
+            "Trying the model", job, on_result=self._then_name(chosen, follow), photos_changed=True, on_failure=refused
+        )
 
     def _reload_settings(self) -> None:
         """Read the settings the worker's library saved (the GUI thread's library has its own copy)."""
@@ -533,6 +644,15 @@ class LibraryService(QObject):
         if self._adapter is not None:
             self._adapter.cancel()
 
+    def _step_aside(self) -> None:
+        """Cancel the running naming job for another operation; it restarts once the worker is free."""
+        assert self._adapter is not None and self._yields is not None
+        self._adapter.progressed.disconnect(self.progress)  # its last steps must not show as the new job's
+        self._adapter.cancel()
+        self._resume = self._yields
+        self._adapter = self._signals = self._yields = None
+        self._title = ""
+
     def start_operation(
         self,
         title: str,
@@ -541,8 +661,12 @@ class LibraryService(QObject):
         changes: bool = True,
         photos_changed: bool = False,
         on_failure: Callable[[str, str], None] | None = None,
+        yields: Callable[[], object] | None = None,
     ) -> bool:
         """Run `job(library, progress)` on the worker; False (and `operationFailed`) while another runs.
+
+        A naming job (`yields`) does not count as running: another operation makes it step aside (it is
+        cancelled, its outcome dropped) and `yields()` restarts it once the worker is free.
 
         Args:
             title: what the operation is, for the status bar.
@@ -551,43 +675,68 @@ class LibraryService(QObject):
             changes: the job may change albums, so views reload afterwards (also after a cancel).
             photos_changed: the job may add or remove photos.
             on_failure: called in the GUI thread before `operationFailed` when the job fails.
+            yields: makes the job a naming job, restarted by calling it.
         """
-        if self.busy:
-            emit(self.operationFailed, f"{self._title} is still running; wait for it or cancel it first.", "")
-            return False
+        if self._adapter is not None:
+            if yields is not None:  # a naming job waits for the worker
+                self._resume = yields
+                return False
+            if self._yields is None:
+                emit(self.operationFailed, f"{self._title} is still running; wait for it or cancel it first.", "")
+                return False
+            self._step_aside()
         adapter, signals = ProgressAdapter(self), TaskSignals(self)
         adapter.progressed.connect(self.progress)
 
-        def finish() -> None:
-            self._adapter = self._signals = None
-            self._title = ""
+        def finish() -> bool:
             adapter.deleteLater()
             signals.deleteLater()
+            if self._adapter is not adapter:  # it stepped aside: a newer operation holds the worker
+                return False
+            self._adapter = self._signals = self._yields = None
+            self._title = ""
             if changes:
                 self._invalidate(photos_changed)
             emit(self.busyChanged, False)
+            return True
 
         def succeeded(result: object) -> None:
-            finish()
+            if not finish():
+                return
             if on_result is not None:
                 on_result(result)
             else:
                 self._report(list(result) if isinstance(result, list) else [str(result)])
+            self._resume_naming()
 
         def failed(message: str, details: str) -> None:
-            finish()
+            if not finish():
+                return
             if on_failure is not None:
                 on_failure(message, details)
             self._fail(message, details)
+            self._resume_naming()
 
         def cancelled(message: str) -> None:
-            finish()
+            if not finish():
+                return
             emit(self.operationCancelled, message)
+            self._resume_naming()
 
         signals.succeeded.connect(succeeded)
         signals.failed.connect(failed)
         signals.cancelled.connect(cancelled)
-        self._adapter, self._signals, self._title = adapter, signals, title
+        self._adapter, self._signals, self._title, self._yields = adapter, signals, title, yields
         emit(self.busyChanged, True)
         self._pool.start(LibraryTask(self.directory, job, adapter, signals))
         return True
+
+
+def _naming_due(library: Library, summary: Any) -> NamingDue:
+    """What naming a re-cluster (on the worker) left to do: "quick" when its albums have provisional names,
+    "full" when they were named from one prompt per term only, else None."""
+    if summary.names_pending:
+        return "quick"
+    if library.vocabulary_embedded(full=False) and not library.vocabulary_embedded():
+        return "full"
+    return None

@@ -19,6 +19,8 @@ Types the verbs return or take:
         `Library.apply_watch_batch`.
     HistoryEntry: one action of the history (`Library.history`), which `Library.albums.undo`/`redo` walk.
     WeightsStatus: where a model's weights stand on this computer (`Library.weights_status`).
+    CodingLengthCurve: how the number of albums was chosen, and what Fewer / More would pick
+        (`Library.coding_length_curve`).
 
 Helpers:
     display_path: a path (str, Path or catalog bytes) as text for people.
@@ -57,7 +59,7 @@ if TYPE_CHECKING:
     from engine.cluster import CPPClusterer
     from engine.cluster.dac import DACRefiner
     from engine.embed.weights import WeightsStatus
-    from engine.library import Library
+    from engine.library import CodingLengthCurve, Library
     from engine.naming.vocabulary import resources_dir
     from engine.paths import display as display_path
     from engine.watch.watcher import ChangeBatch, LibraryWatcher
@@ -68,6 +70,7 @@ __all__ = [
     "Cancelled",
     "CatalogError",
     "ChangeBatch",
+    "CodingLengthCurve",
     "DACRefiner",
     "HistoryEntry",
     "InvalidInputError",
@@ -95,6 +98,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "Album": ("engine.albums.store", "Album"),
     "CPPClusterer": ("engine.cluster", "CPPClusterer"),
+    "CodingLengthCurve": ("engine.library", "CodingLengthCurve"),
     "ChangeBatch": ("engine.watch.watcher", "ChangeBatch"),
     "HistoryEntry": ("engine.catalog.albums", "HistoryEntry"),
     "DACRefiner": ("engine.cluster.dac", "DACRefiner"),

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import shutil
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from engine.albums.clusters import ClusterInfo
 from engine.albums.store import AlbumStore
 from engine.catalog import CATALOG_FILE, Catalog, PhotoRow
 from engine.catalog.albums import HistoryEntry
-from engine.embed.embedder import Embedder, load_and_try, load_embedder, model_key, select_device
+from engine.embed.embedder import Embedder, load_and_try, model_key, select_device, shared_embedder
 from engine.errors import CatalogError, InvalidInputError, ModelUnavailableError
 from engine.index.indexer import Indexer, IndexSummary
 from engine.media.thumbnails import ThumbnailCache
@@ -61,6 +62,17 @@ class SearchResult:
 
 
 @dataclass(frozen=True)
+class CodingLengthCurve:
+    """How the number of albums was chosen: the coding length L(k) of each k tried (lower is better), the
+    current k, and the k "Fewer albums" and "More albums" would re-cluster into (None: none on that side)."""
+
+    k: int
+    lengths: dict[int, float]
+    fewer: int | None
+    more: int | None
+
+
+@dataclass(frozen=True)
 class SkippedFile:
     """A file `Library.skipped_files` lists: not cataloged, and why (in words), and when it was last tried."""
 
@@ -68,6 +80,17 @@ class SkippedFile:
     reason: str
     code: str
     seen_at: float
+
+
+def _embed_query(encoder: Any, prompts: list[str]) -> Any:
+    """The query's text embeddings on one thread: two short prompts make matrices too small for a thread pool,
+    whose hand-offs cost more than they save (tenfold on a busy machine)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # scikit-learn brings it; without it, the pools as they are
+        return encoder.embed_texts(prompts)
+    with threadpool_limits(limits=1):  # BLAS and OpenMP (torch's intra-op pool), on this thread only
+        return encoder.embed_texts(prompts)
 
 
 def _background_vocabulary() -> Vocabulary:
@@ -268,10 +291,22 @@ class Library:
     def embedder(self) -> Embedder:
         """The library's CLIP model, loaded on first use (raises `ModelUnavailableError`)."""
         if self._embedder is None:
-            self._embedder = load_embedder(
-                self._settings.model, self._settings.device, self._settings.offline, model_cache_dir()
+            # The model this process loaded last is reused (the window opens a `Library` per operation), and
+            # the stored key spares hashing a weights file of hundreds of MB when its size and time are unchanged.
+            self._embedder = shared_embedder(
+                self._settings.model,
+                self._settings.device,
+                self._settings.offline,
+                model_cache_dir(),
+                key=self._stored_model_key(),
             )
         return self._embedder
+
+    def _stored_model_key(self) -> str | None:
+        """The model key stored when the model's files were last seen as they are now; None otherwise."""
+        if self.catalog.get_meta(META_MODEL_SPEC) != _spec_fingerprint(self._settings.model):
+            return None
+        return self.catalog.get_meta(META_MODEL_KEY)
 
     def try_model(self) -> None:
         """Check the library's model as `set_model` does: a weights file is loaded and tried on one image.
@@ -464,12 +499,19 @@ class Library:
         more: bool = False,
         fewer: bool = False,
         progress: ProgressReporter | None = None,
+        names_later: bool = False,
     ) -> ReclusterSummary:
         """Cluster the embedded photos with CPP and update the albums, keeping every user decision.
+
+        The albums are named inside the re-cluster (one action) from the vocabulary's text features cached
+        for the model: the whole prompt ensemble's, else one prompt per term's.
 
         Args:
             k: number of clusters; None lets the coding length choose.
             more, fewer: the next-best larger / smaller k on the stored coding-length curve.
+            names_later: when nothing is cached yet (the first time with a model), commit the albums at
+                once with provisional names and leave naming to the caller (`summary.names_pending`; then
+                `name(quick=True)`), rather than embed the whole vocabulary first (minutes on a CPU).
         """
         from engine.albums.recluster import choose_k, recluster
 
@@ -479,11 +521,14 @@ class Library:
         wording = "Re-cluster into more albums" if more else "Re-cluster into fewer albums" if fewer else None
         k = choose_k(self.catalog, k, more, fewer)
         wording = wording or (f"Re-cluster into {k} albums" if k is not None else "Re-cluster")
-        naming = self._naming(progress)
+        naming, pending = self._cached_naming() if names_later else (self._naming(progress), False)
         summary = recluster(self.catalog, model_id, k, self._settings.device, naming, progress, wording)
-        if naming is not None:
+        if pending:
+            summary.names_pending = True
+            summary.naming = "naming the albums next (the vocabulary is embedded once for this model)"
+        elif naming is not None:
             # The albums were named inside the re-cluster (one action, undone as one); this names the clusters.
-            summary.naming = self._name_clusters(progress).lines()[0]
+            summary.naming = self._name_clusters(naming, progress).lines()[0]
         if self._settings.dac_refine:  # the settings switch: DAC refinement after every re-cluster
             try:
                 summary.refined = self.refine(progress).lines()
@@ -511,22 +556,55 @@ class Library:
             options = {**options, "embedder": self.embedder(), "thumbnail_dir": self.thumbnails.directory}
         summary = refine(self.catalog, model_id, self._settings.device, naming, progress, **options)
         if naming is not None and summary.recluster is not None:
-            summary.recluster.naming = self._name_clusters(progress).lines()[0]  # albums: named inside
+            summary.recluster.naming = self._name_clusters(naming, progress).lines()[0]  # albums: named inside
         return summary
 
     def _naming(self, progress: ProgressReporter | None) -> Naming | None:
-        """Text features of the vocabulary for naming, or None when the model cannot be loaded."""
+        """Text features of the vocabulary for naming inside a re-cluster: the best cached (see `_cached_naming`),
+        else the whole prompt ensemble embedded now; None when the model cannot be loaded."""
         from engine.albums.recluster import Naming
         from engine.naming.album_names import vocabulary_features
 
-        try:
-            embedder = self.embedder()
-        except ModelUnavailableError:
-            return None
+        naming, pending = self._cached_naming()
+        if naming is not None or not pending:
+            return naming
+        embedder = self.embedder()
         model_id = self.catalog.model_id(embedder.key, embedder.dim)
         vocabulary = self.vocabulary()
         features = vocabulary_features(self.catalog, embedder, model_id, vocabulary, progress)
         return Naming(features, vocabulary.names(), vocabulary.generic, vocabulary.version)
+
+    def _cached_naming(self) -> tuple[Naming | None, bool]:
+        """The vocabulary's cached text features for naming (the whole ensemble's, else one prompt per term's),
+        and whether naming is pending: (None, True) when the model loads but nothing is cached for it yet,
+        (None, False) when the model cannot be loaded."""
+        from engine.albums.recluster import Naming
+        from engine.naming.album_names import cached_vocabulary_features
+
+        try:
+            embedder = self.embedder()
+        except ModelUnavailableError:
+            return None, False
+        model_id = self.catalog.model_id(embedder.key, embedder.dim)
+        vocabulary = self.vocabulary()
+        cached = cached_vocabulary_features(self.catalog, model_id, vocabulary)
+        if cached is None:
+            return None, True
+        return Naming(cached[0], vocabulary.names(), vocabulary.generic, vocabulary.version), False
+
+    def vocabulary_embedded(self, full: bool = True) -> bool:
+        """Whether the vocabulary's text features are cached for the library's model, so that naming needs no
+        text tower: the whole prompt ensemble's (`full`), or at least one prompt per term's.
+
+        Reads the catalog only (no model is loaded); False when nothing was embedded with the model yet.
+        """
+        from engine.naming.album_names import cached_vocabulary_features
+
+        model_id = self.model_id()
+        if model_id is None:
+            return False
+        cached = cached_vocabulary_features(self.catalog, model_id, self.vocabulary())
+        return cached is not None and (cached[1] or not full)
 
     def vocabulary_choice(self) -> VocabularyChoice:
         """The user's edits to the candidate names (added, removed, or a list of their own)."""
@@ -544,43 +622,86 @@ class Library:
         choice.save(self.directory)
         return vocabulary
 
-    def _name_clusters(self, progress: ProgressReporter | None) -> NamingSummary:
+    def _name_clusters(self, naming: Naming, progress: ProgressReporter | None) -> NamingSummary:
         from engine.naming.album_names import name_and_store
 
         embedder = self.embedder()
         model_id = self.catalog.model_id(embedder.key, embedder.dim)
-        summary = name_and_store(self.catalog, embedder, model_id, self.vocabulary(), progress=progress)
+        summary = name_and_store(self.catalog, model_id, naming.text_features, self.vocabulary(), progress=progress)
         named = sum(1 for a in self.albums.albums() if a.id is not None and not a.user_named)
         return dataclasses.replace(summary, albums=named)
 
-    def name(self, progress: ProgressReporter | None = None) -> NamingSummary:
-        """Recompute automatic names (clusters and albums the user has not named) from the vocabulary."""
-        from engine.naming.album_names import name_albums, name_and_store
+    def name(self, progress: ProgressReporter | None = None, *, quick: bool = False) -> NamingSummary:
+        """Recompute automatic names (clusters and albums the user has not named) from the vocabulary.
 
+        One action in the history, recorded when a name changed; albums the user named never change.
+
+        Args:
+            quick: from one prompt per term ("Name albums": the first names after a first re-cluster, a fifth
+                of the text tower's work); by default from each term's whole prompt ensemble, which refines
+                them. Either is embedded once per model, in steps that a cancel keeps.
+        """
+        from engine.naming.album_names import name_albums, name_and_store, vocabulary_features
+
+        started = time.monotonic()
         embedder = self.embedder()
         model_id = self.catalog.model_id(embedder.key, embedder.dim)
         vocabulary = self.vocabulary()
-        summary = name_and_store(self.catalog, embedder, model_id, vocabulary, progress=progress)
-        return name_albums(self.catalog, embedder, model_id, vocabulary, summary, progress=progress)
+        text = vocabulary_features(self.catalog, embedder, model_id, vocabulary, progress, ensemble=not quick)
+        summary = name_and_store(self.catalog, model_id, text, vocabulary, progress=progress)
+        summary = dataclasses.replace(summary, quick=quick, seconds=time.monotonic() - started)
+        description = "Name albums" if quick else "New names for the albums from the vocabulary"
+        return name_albums(self.catalog, model_id, text, vocabulary, summary, description)
 
     def search(self, query: str, limit: int = 50, progress: ProgressReporter | None = None) -> list[SearchResult]:
-        """Photos matching a text query, best first; only those that match better than chance."""
-        from engine.naming.album_names import vocabulary_features
-        from engine.naming.search import search
+        """Photos matching a text query, best first; only those that match better than chance.
+
+        The query's text embedding comes from the model when this process has it loaded (the window), else
+        from the text tower alone in numpy when the weights allow it (a command: no torch to import), else
+        from the model loaded now. The background captions' features are read from the catalog, embedded
+        once per model.
+        """
+        from engine.naming.search import cached_text_features, search
 
         query = " ".join(query.split())
         if not query:
             raise InvalidInputError("the search text is empty")
         if limit < 1:
             raise InvalidInputError("the limit must be at least 1")
-        embedder = self.embedder()
-        ids, features = self.embeddings()
-        model_id = self.catalog.model_id(embedder.key, embedder.dim)
-        query_features = embedder.embed_texts([query, f"a photo of {query}."])
-        background = vocabulary_features(self.catalog, embedder, model_id, _background_vocabulary(), progress)
-        hits = search(query_features, features, limit=limit, background_features=background)
-        paths = {row.id: row.path for row in self.catalog.photos()}
-        return [SearchResult(ids[h.index], paths[ids[h.index]], h.score) for h in hits]
+        model_id = self.model_id()
+        if model_id is None:
+            raise InvalidInputError("nothing is embedded yet: run photoatlas index first")
+        ids, features = self.catalog.embeddings(model_id)
+        prompts = [query, f"a photo of {query}."]
+        vocabulary = _background_vocabulary()
+        background_prompts = [vocabulary.prompts(term) for term in vocabulary.terms]
+        background = cached_text_features(self.catalog, model_id, background_prompts)
+        encoder = self._query_encoder() if background is not None else None
+        if encoder is None or background is None:  # the first search with this model embeds the background
+            from engine.naming.text_features import ensemble_features
+
+            embedder = self.embedder()
+            model_id = self.catalog.model_id(embedder.key, embedder.dim)
+            background = ensemble_features(
+                self.catalog, embedder, model_id, background_prompts, progress, "embed vocabulary"
+            )
+            encoder = embedder
+        hits = search(_embed_query(encoder, prompts), features, limit=limit, background_features=background)
+        found = [int(ids[h.index]) for h in hits]
+        paths = self.catalog.photo_paths(found)
+        return [SearchResult(i, paths[i], h.score) for i, h in zip(found, hits, strict=True)]
+
+    def _query_encoder(self) -> Any:
+        """What embeds a query: the model if loaded in this process, else the numpy text tower, else None."""
+        from engine.embed.embedder import loaded_embedder
+        from engine.embed.numpy_text import shared_text_encoder
+
+        if self._embedder is None:
+            settings = self._settings
+            self._embedder = loaded_embedder(settings.model, settings.device, settings.offline, model_cache_dir())
+        if self._embedder is not None:
+            return self._embedder
+        return shared_text_encoder(self._settings.model)
 
     @property
     def albums(self) -> AlbumStore:
@@ -593,6 +714,26 @@ class Library:
 
         roots = self.roots()
         return export_album(self.albums, album, Path(destination), [*roots, self.directory], link)
+
+    def coding_length_curve(self) -> CodingLengthCurve | None:
+        """The current clustering's coding-length curve, its k, and the k that Fewer / More albums would pick.
+
+        Reads the catalog only; None when there is no clustering yet.
+        """
+        from engine.albums.recluster import choose_k
+
+        clustering = self.catalog.clusterings.current()
+        if clustering is None:
+            return None
+
+        def pick(more: bool) -> int | None:
+            try:
+                return choose_k(self.catalog, None, more, not more)
+            except InvalidInputError:  # nothing on that side of the curve
+                return None
+
+        lengths = dict(sorted(clustering.coding_lengths.items()))
+        return CodingLengthCurve(clustering.k, lengths, fewer=pick(False), more=pick(True))
 
     def clusters(self) -> list[ClusterInfo]:
         """The stored clusters, largest first, "Other" (id None) last."""

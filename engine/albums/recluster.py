@@ -45,6 +45,7 @@ class ReclusterSummary:
     coding_lengths: dict[int, float] = field(default_factory=dict)
     refined: list[str] = field(default_factory=list)  # what DAC refinement did, when the setting ran it
     changes: list[str] = field(default_factory=list)  # what changed, album by album, in sentences
+    names_pending: bool = False  # committed with provisional names; naming follows as its own step
 
     def lines(self) -> list[str]:
         how = "chosen by coding length" if self.chosen else "as requested"

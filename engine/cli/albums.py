@@ -11,7 +11,9 @@ from engine.cli.common import Handler, latest_done_id, print_json, print_undo_hi
 from engine.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    from engine.albums.recluster import ReclusterSummary
     from engine.albums.store import Album
+    from engine.cli.progress_bar import BarProgress
     from engine.library import Library
 
 
@@ -233,10 +235,36 @@ def _cmd_history(library: Library, args: argparse.Namespace) -> int:
 def _cmd_recluster(library: Library, args: argparse.Namespace) -> int:
     if args.k is not None and args.k < 1:
         raise InvalidInputError("--k must be at least 1")
+    return recluster_then_name(library, args, more=args.more, fewer=args.fewer)
+
+
+def recluster_then_name(library: Library, args: argparse.Namespace, **options: bool) -> int:
+    """Re-cluster and print the albums at once; the first time with a model, name them next ("naming…") from
+    one prompt per term and print the names; then refine the names from the whole prompt ensemble while it
+    is not cached (Ctrl-C there keeps the names printed; the next run resumes)."""
+    from engine.errors import ModelUnavailableError
+
     before = latest_done_id(library)
-    code = run_with_bar(
-        args, "step", lambda bar: library.recluster(args.k, more=args.more, fewer=args.fewer, progress=bar)
-    )
+    done: list[ReclusterSummary] = []
+
+    def recluster(bar: BarProgress) -> ReclusterSummary:
+        done.append(library.recluster(args.k, progress=bar, names_later=True, **options))
+        return done[0]
+
+    code = run_with_bar(args, "step", recluster)
+    try:
+        named = done[0].names_pending or library.embedder() is not None
+    except ModelUnavailableError:  # said in the summary: the albums keep provisional names
+        named = False
+    if done[0].names_pending:
+        print("naming…", flush=True)
+        run_with_bar(args, "term", lambda bar: library.name(bar, quick=True))
+    if named and not library.vocabulary_embedded():
+        print("refining the names from the whole prompt ensemble (once per model; Ctrl-C keeps the names above)…")
+        try:
+            run_with_bar(args, "term", lambda bar: library.name(bar))
+        except KeyboardInterrupt:
+            print("\nstopped: the names above stay; the next recluster or photoatlas name resumes refining them")
     print_undo_hint(library, before)
     return code
 

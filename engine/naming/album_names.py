@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -14,9 +15,12 @@ from engine.catalog.albums import MachineName
 from engine.catalog.clusterings import StoredClusterName
 from engine.embed.embedder import Embedder
 from engine.naming.names import ClusterName, name_clusters
-from engine.naming.text_features import ensemble_features
+from engine.naming.text_features import cached_features, ensemble_features
 from engine.naming.vocabulary import Vocabulary
 from engine.progress import ProgressReporter, check_cancelled, ensure_progress
+
+# Renamed albums listed by name in a naming summary; the rest are counted.
+MAX_RENAMED_LINES = 8
 
 
 @dataclass(frozen=True)
@@ -29,13 +33,20 @@ class NamingSummary:
     seconds: float
     albums: int = 0
     albums_generic: int = 0
+    quick: bool = False  # named from one prompt per term; the whole prompt ensemble refines the names later
+    renamed: tuple[tuple[str, str], ...] = ()  # (name before, name now) of the albums whose name changed
 
     def lines(self) -> list[str]:
         weak = f", {self.albums_generic} with a generic name (no candidate fits well)" if self.albums_generic else ""
-        return [
-            f"named {self.albums} albums and {self.clusters} clusters from {self.terms} candidate names{weak};"
-            f" {self.seconds:.1f} s"
+        prompts = ", one prompt each" if self.quick else ""
+        out = [
+            f"named {self.albums} albums and {self.clusters} clusters from {self.terms} candidate names{prompts}"
+            f"{weak}; {self.seconds:.1f} s"
         ]
+        out += [f"“{old}” is now “{new}”" for old, new in self.renamed[:MAX_RENAMED_LINES]]
+        if len(self.renamed) > MAX_RENAMED_LINES:
+            out.append(f"and {len(self.renamed) - MAX_RENAMED_LINES} more albums renamed")
+        return out
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -54,28 +65,48 @@ def vocabulary_features(
     model_id: int,
     vocabulary: Vocabulary,
     progress: ProgressReporter | None = None,
+    ensemble: bool = True,
 ) -> np.ndarray:
-    """(m, D) text embeddings of the vocabulary's terms, each a prompt ensemble; cached per model."""
-    prompt_sets = [vocabulary.prompts(term) for term in vocabulary.terms]
-    return ensemble_features(catalog, embedder, model_id, prompt_sets, progress)
+    """(m, D) text embeddings of the vocabulary's terms, cached per model.
+
+    Args:
+        ensemble: each term's whole prompt ensemble; False: its first prompt only (the quick first names,
+            a fifth of the text tower's work), cached apart.
+    """
+    phase = "embed vocabulary" if ensemble else "embed vocabulary (one prompt per term)"
+    return ensemble_features(catalog, embedder, model_id, vocabulary.prompt_sets(ensemble), progress, phase)
+
+
+def cached_vocabulary_features(
+    catalog: Catalog, model_id: int, vocabulary: Vocabulary
+) -> tuple[np.ndarray, bool] | None:
+    """The best text features cached for the vocabulary, without the model: the whole ensemble's, else one
+    prompt per term's; with True when they are the ensemble's. None when neither is complete."""
+    if len(vocabulary) == 0:
+        return None
+    full = cached_features(catalog, model_id, vocabulary.prompt_sets(True))
+    if full is not None:
+        return full, True
+    quick = cached_features(catalog, model_id, vocabulary.prompt_sets(False))
+    return (quick, False) if quick is not None else None
 
 
 def name_and_store(
     catalog: Catalog,
-    embedder: Embedder,
     model_id: int,
+    text: np.ndarray,
     vocabulary: Vocabulary,
     reserved: Sequence[str] = (),
     progress: ProgressReporter | None = None,
 ) -> NamingSummary:
-    """Name every cluster of the current clustering and replace its stored names in one transaction."""
+    """Name every cluster of the current clustering from the vocabulary's text features (`text`, rows in term
+    order) and replace its stored names in one transaction."""
     started = time.monotonic()
     progress = ensure_progress(progress)
     clustering = catalog.clusterings.current()
     if clustering is None:
         return NamingSummary(0, 0, len(vocabulary), 0.0)
     clustering_id = clustering.id
-    text = vocabulary_features(catalog, embedder, model_id, vocabulary, progress)
     check_cancelled(progress)
     labels, features, taken = catalog.clusterings.member_vectors(clustering_id, model_id)
     if not len(labels):
@@ -165,14 +196,16 @@ def write_album_names(catalog: Catalog, names: dict[int, ClusterName]) -> None:
 
 def name_albums(
     catalog: Catalog,
-    embedder: Embedder,
     model_id: int,
+    text: np.ndarray,
     vocabulary: Vocabulary,
     summary: NamingSummary,
-    progress: ProgressReporter | None = None,
+    description: str = "New names for the albums from the vocabulary",
 ) -> NamingSummary:
-    """Re-name the albums the user has not named from their current photos; returns the combined summary."""
-    text = vocabulary_features(catalog, embedder, model_id, vocabulary, progress)
+    """Re-name the albums the user has not named from their current photos and the vocabulary's text features
+    (`text`); one action in the history, worded by `description`, recorded only when a name changed.
+    Returns the combined summary."""
+    started = time.monotonic()
     hashes, album_ids, features = catalog.albums.live_member_vectors(model_id)
     if not hashes:
         return summary
@@ -187,9 +220,31 @@ def name_albums(
         vocabulary.generic,
         keep=empty,
     )
-    with catalog.albums.action("name", "New names for the albums from the vocabulary"):
-        write_album_names(catalog, names)
+    before = catalog.albums.live_names()
+    changed = {a: n for a, n in names.items() if _differs(catalog, a, n)}
+    with catalog.albums.action("name", description):
+        write_album_names(catalog, changed)
+    after = catalog.albums.live_names()
+    renamed = tuple((before[a], after[a]) for a in changed if a in before and a in after and before[a] != after[a])
     generic = sum(n.generic for n in names.values())
+    seconds = summary.seconds + time.monotonic() - started
     return NamingSummary(
-        summary.clusters, summary.generic, summary.terms, summary.seconds, albums=len(names), albums_generic=generic
+        summary.clusters,
+        summary.generic,
+        summary.terms,
+        seconds,
+        albums=len(names),
+        albums_generic=generic,
+        quick=summary.quick,
+        renamed=renamed,
+    )
+
+
+def _differs(catalog: Catalog, album_id: int, name: ClusterName) -> bool:
+    """Whether an automatic name would change what the album shows (an unchanged one records no action)."""
+    now = catalog.albums.fields(album_id, ["name", "generic", "alternatives"])
+    return (now["name"], bool(now["generic"]), list(json.loads(str(now["alternatives"] or "[]")))) != (
+        name.name,
+        bool(name.generic),
+        list(name.alternatives),
     )

@@ -7,12 +7,18 @@ from a non-match. The threshold here is relative instead, and invariant to that 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.errors import InvalidInputError
+from engine.naming.text_features import prompt_key
+
+if TYPE_CHECKING:
+    from engine.catalog import Catalog
 
 # Background rule: the query must beat this fraction of the background captions for the photo.
 BACKGROUND_QUANTILE = 0.99
@@ -33,6 +39,18 @@ _MAD_TO_SIGMA = 1.4826
 # Photos per block when comparing with the background captions (block × b float32 at a time).
 _BLOCK_ELEMENTS = 1 << 24
 _MAX_BLOCK_ROWS = 4096
+
+
+def cached_text_features(catalog: Catalog, model_id: int, prompt_sets: Sequence[Sequence[str]]) -> np.ndarray | None:
+    """(m, D) prompt-ensemble features of the background captions when the catalog holds them all; else None.
+
+    Reads only the catalog, so a search needs no model for them once they were embedded with this model.
+    """
+    keys = [prompt_key(prompts) for prompts in prompt_sets]
+    cached = catalog.term_embeddings(model_id, set(keys))
+    if not keys or any(key not in cached for key in keys):
+        return None
+    return np.stack([cached[key] for key in keys]).astype(np.float32)
 
 
 @dataclass(frozen=True)

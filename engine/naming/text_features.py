@@ -1,4 +1,8 @@
-"""Text embeddings of vocabulary terms (prompt ensembles), computed once per model and cached in the catalog."""
+"""Text embeddings of vocabulary terms (prompt ensembles), computed once per model and cached in the catalog.
+
+A term's embedding is cached under the digest of its prompts (`prompt_key`), so one prompt per term (the
+quick first names) and the whole ensemble are cached apart, and each resumes where it stopped.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,15 @@ _PROMPTS_PER_CHUNK = 512
 def prompt_key(prompts: Sequence[str]) -> str:
     """Identity of a term's prompt ensemble: the same prompts give the same embedding under one model."""
     return hashlib.blake2b("\n".join(prompts).encode("utf-8"), digest_size=12).hexdigest()
+
+
+def cached_features(catalog: Catalog, model_id: int, prompt_sets: Sequence[Sequence[str]]) -> np.ndarray | None:
+    """The prompt sets' features when every one is cached for the model (nothing is embedded); else None."""
+    keys = [prompt_key(prompts) for prompts in prompt_sets]
+    cached = catalog.term_embeddings(model_id, set(keys))
+    if not keys or any(key not in cached for key in keys):
+        return None
+    return np.stack([cached[key] for key in keys]).astype(np.float32)
 
 
 def ensemble_features(

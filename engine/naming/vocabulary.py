@@ -27,7 +27,9 @@ _DELETE_HINT = "fix it, or delete it to go back to the built-in vocabulary"
 
 # Few templates per category: every term is embedded once per template, so the text tower's work is
 # terms x templates. Wording is for personal photos; most templates take the term without an article
-# because many terms are plural, mass nouns or activities ("friends", "snow", "hiking").
+# because many terms are plural, mass nouns or activities ("friends", "snow", "hiking"). The first
+# template of each category is the best one alone (CLIP's own single-prompt wording): the first names
+# come from it, a fifth of the work, and the whole ensemble refines them later.
 PROMPT_TEMPLATES: dict[str, tuple[str, ...]] = {
     "objects": (
         "a photo of a {}.",
@@ -112,10 +114,15 @@ class Vocabulary:
     def names(self) -> list[str]:
         return [term.text for term in self.terms]
 
-    def prompts(self, term: Term) -> list[str]:
-        """The term put into each template of its category."""
+    def prompts(self, term: Term, ensemble: bool = True) -> list[str]:
+        """The term put into each template of its category, or only into the first (`ensemble=False`)."""
+        templates = PROMPT_TEMPLATES[term.category]
         # str.replace, not str.format: a user's term may contain braces.
-        return [template.replace("{}", term.text) for template in PROMPT_TEMPLATES[term.category]]
+        return [template.replace("{}", term.text) for template in (templates if ensemble else templates[:1])]
+
+    def prompt_sets(self, ensemble: bool = True) -> list[list[str]]:
+        """Every term's prompts, in term order: the whole ensemble, or one prompt per term (quick names)."""
+        return [self.prompts(term, ensemble) for term in self.terms]
 
     def __len__(self) -> int:
         return len(self.terms)

@@ -155,10 +155,12 @@ def merging_recluster(small_library: SmallLibrary, monkeypatch) -> None:
     """`Library.recluster` replaced by an album change the window can undo (no CLIP model needed): it merges
     "Forest" into "Beach" on the worker and reports it, as a re-cluster reports what it changed."""
 
-    def recluster(self: Library, k=None, *, more=False, fewer=False, progress=None) -> SimpleNamespace:
+    def recluster(
+        self: Library, k=None, *, more=False, fewer=False, progress=None, names_later=False
+    ) -> SimpleNamespace:
         self.albums.merge([small_library.albums["Forest"]], small_library.albums["Beach"])
         lines = ["9 photos → 2 clusters", "“Beach”: +2 photos", "“Forest” joined “Beach”"]
-        return SimpleNamespace(lines=lambda: lines, changes=lines[1:])
+        return SimpleNamespace(lines=lambda: lines, changes=lines[1:], names_pending=False)
 
     monkeypatch.setattr(Library, "recluster", recluster)
     monkeypatch.setattr(Library, "refine", lambda self, progress=None, **options: recluster(self))
