@@ -22,6 +22,7 @@ from engine import Album
 Index = QModelIndex | QPersistentModelIndex
 ROLE_PHOTO_ID = Qt.ItemDataRole.UserRole + 1
 ROLE_LOADED = Qt.ItemDataRole.UserRole + 2
+ROLE_BADGE = Qt.ItemDataRole.UserRole + 3  # a video's length, "LIVE" or "RAW", painted on the thumbnail
 ROLE_ENTRY = Qt.ItemDataRole.UserRole + 10
 ROLE_SIZE = Qt.ItemDataRole.UserRole + 11
 ROLE_WEAK = Qt.ItemDataRole.UserRole + 12
@@ -35,12 +36,17 @@ class PhotoGridModel(QAbstractListModel):
     """
 
     def __init__(
-        self, loader: ThumbnailLoader, describe: Callable[[int], str] | None = None, parent: Any = None
+        self,
+        loader: ThumbnailLoader,
+        describe: Callable[[int], str] | None = None,
+        parent: Any = None,
+        badge: Callable[[int], str] | None = None,
     ) -> None:
         super().__init__(parent)
         self._ids = array("q")
         self._loader = loader
         self._describe = describe
+        self._badge = badge
         self._waiting: dict[int, int] = {}  # photo id → row that asked for its thumbnail
         self.placeholder = placeholder_pixmap()
         loader.loaded.connect(self._on_loaded)
@@ -91,6 +97,8 @@ class PhotoGridModel(QAbstractListModel):
             return photo_id
         if role == ROLE_LOADED:
             return self._loader.pixmap(photo_id) is not None
+        if role == ROLE_BADGE:
+            return self._badge(photo_id) if self._badge is not None else ""
         if role == Qt.ItemDataRole.ToolTipRole and self._describe is not None:
             return self._describe(photo_id)
         return None

@@ -24,6 +24,18 @@ class PhotoDetails:
     height: int
     album_id: int | None
     album_title: str  # "Other" when in no album
+    kind: str = "photo"  # "photo", "video", "live" or "raw"
+    duration: float | None = None  # seconds, for a video or a Live Photo's motion
+    files: tuple[str, ...] = ()  # every file of the item: the one shown first, then its RAW or motion MOV
+
+    @property
+    def motion_path(self) -> str | None:
+        """The clip to play: the video itself, or a Live Photo's MOV; None for a still."""
+        if self.kind == "video":
+            return self.path
+        if self.kind == "live":
+            return next((f for f in self.files[1:] if Path(f).suffix.lower() == ".mov"), None)
+        return None
 
     @property
     def file_name(self) -> str:
@@ -32,6 +44,16 @@ class PhotoDetails:
     @property
     def folder(self) -> str:
         return str(Path(self.path).parent)
+
+
+def format_duration(seconds: float | None) -> str:
+    """A clip's length as a badge shows it: "0:07", "12:30", "1:02:03"."""
+    if seconds is None:
+        return ""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 class PhotoRows:
@@ -53,6 +75,15 @@ class PhotoRows:
         """The photo's path as text ("" for an unknown id)."""
         row = self._rows.get(photo_id)
         return display_path(row.path) if row is not None else ""
+
+    def badge(self, photo_id: int) -> str:
+        """The label a thumbnail carries: a video's length, "LIVE", "RAW", or "" for a plain photo."""
+        row = self._rows.get(photo_id)
+        if row is None:
+            return ""
+        if row.kind == "video":
+            return format_duration(row.duration) or "VIDEO"
+        return {"live": "LIVE", "raw": "RAW"}.get(row.kind, "")
 
     def hash_of(self, photo_id: int) -> str | None:
         row = self._rows.get(photo_id)
@@ -102,4 +133,7 @@ class PhotoRows:
             row.height,
             album.id if album is not None else None,
             album.title if in_album and album is not None else "Other",
+            row.kind,
+            row.duration,
+            tuple(display_path(p) for p in (row.path, *row.companions)),
         )

@@ -1,8 +1,9 @@
 """The photo viewer: one photo large, with its file, date, camera and album; arrows step through the grid.
 
 The image is decoded on a pool thread at screen size (Qt's reader scales JPEGs while decoding and applies
-the EXIF orientation); formats Qt cannot read (HEIC, odd TIFFs) fall back to the cached thumbnail, so the
-viewer always shows something.
+the EXIF orientation); formats Qt cannot read (HEIC, odd TIFFs, RAW, videos) fall back to the cached
+thumbnail, so the viewer always shows something. A video (or a Live Photo's motion) plays in the window
+where Qt Multimedia is installed, else in the system's player, at the press of a button.
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from desktop_app.photo_rows import PhotoDetails
+from desktop_app.photo_rows import PhotoDetails, format_duration
 from desktop_app.qt_compat import emit
 from desktop_app.service import LibraryService
 
@@ -85,6 +87,28 @@ def open_in_system_viewer(path: str) -> bool:
     return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
 
+def describe_kind(details: PhotoDetails) -> str:
+    """The item's kind in words, with a clip's length: "Video · 0:12", "Live Photo", "RAW + JPEG"."""
+    if details.kind == "video":
+        length = format_duration(details.duration)
+        return f"Video · {length}" if length else "Video"
+    if details.kind == "live":
+        return "Live Photo"
+    if details.kind == "raw":
+        return "RAW + JPEG" if len(details.files) > 1 else "RAW"
+    return "Photo"
+
+
+def inline_playback_available() -> bool:
+    """Whether Qt Multimedia is installed, to play clips inside the window (PySide6-Essentials lacks it)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("PySide6.QtMultimediaWidgets") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def show_in_folder(path: str) -> bool:
     """Open the folder holding the photo in the system's file manager."""
     return QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(path).parent)))
@@ -115,6 +139,9 @@ class PhotoViewer(QDialog):
         self._signals.loaded.connect(self._on_loaded)
         self._opener: Callable[[str], bool] = open_in_system_viewer
         self._folder_opener: Callable[[str], bool] = show_in_folder
+        self._player_opener: Callable[[str], bool] = open_in_system_viewer
+        self._inline = inline_playback_available()
+        self._player: object | None = None  # a QMediaPlayer, made at the first inline playback
 
         self.image_label = QLabel()
         self.image_label.setObjectName("viewerImage")
@@ -125,11 +152,15 @@ class PhotoViewer(QDialog):
 
         self.file_label, self.date_label, self.camera_label = QLabel(), QLabel(), QLabel()
         self.size_label, self.album_label, self.folder_label = QLabel(), QLabel(), QLabel()
-        for label in (self.file_label, self.folder_label):
+        self.kind_label, self.files_label = QLabel(), QLabel()
+        self.files_label.setObjectName("viewerFiles")
+        for label in (self.file_label, self.folder_label, self.files_label):
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         info = QFormLayout()
         info.addRow("File", self.file_label)
+        info.addRow("Kind", self.kind_label)
+        info.addRow("Files", self.files_label)  # an item of several files: the JPEG with its RAW, a Live MOV
         info.addRow("Folder", self.folder_label)
         info.addRow("Taken", self.date_label)
         info.addRow("Camera", self.camera_label)
@@ -141,6 +172,9 @@ class PhotoViewer(QDialog):
         self.next_button = QPushButton("Next ▶")
         self.folder_button = QPushButton("Show in folder")
         self.open_button = QPushButton("Open with system viewer")
+        self.play_button = QPushButton("Play video")
+        self.play_button.setObjectName("viewerPlay")
+        self.play_button.clicked.connect(self.play)
         self.previous_button.clicked.connect(lambda: self.step(-1))
         self.next_button.clicked.connect(lambda: self.step(1))
         self.folder_button.clicked.connect(lambda: self.details and self._folder_opener(self.details.path))
@@ -156,14 +190,17 @@ class PhotoViewer(QDialog):
         nav.addWidget(self.previous_button)
         nav.addWidget(self.next_button)
         side.addLayout(nav)
+        side.addWidget(self.play_button)
         side.addWidget(self.folder_button)
         side.addWidget(self.open_button)
         side.addWidget(buttons)
         side_panel = QWidget()
         side_panel.setLayout(side)
         side_panel.setFixedWidth(280)
+        self.picture_stack = QStackedWidget()  # the picture, or the clip playing in its place
+        self.picture_stack.addWidget(self.image_label)
         layout = QHBoxLayout(self)
-        layout.addWidget(self.image_label, 1)
+        layout.addWidget(self.picture_stack, 1)
         layout.addWidget(side_panel)
         self.resize(1100, 720)
         self._wheel_delta = 0
@@ -247,7 +284,44 @@ class PhotoViewer(QDialog):
             self.position = position
             self.show_current()
 
+    def play(self) -> bool:
+        """Play the video (or the Live Photo's motion): in the window with Qt Multimedia, else the system's player."""
+        clip = self.details.motion_path if self.details is not None else None
+        if clip is None:
+            return False
+        if self._inline and self._play_inline(clip):
+            return True
+        return self._player_opener(clip)
+
+    def _play_inline(self, clip: str) -> bool:
+        try:
+            from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+            from PySide6.QtMultimediaWidgets import QVideoWidget
+        except ImportError:
+            self._inline = False
+            return False
+        if self._player is None:
+            video = QVideoWidget()
+            video.installEventFilter(self)
+            self.picture_stack.addWidget(video)
+            player = QMediaPlayer(self)
+            audio = QAudioOutput(player)
+            player.setAudioOutput(audio)
+            player.setVideoOutput(video)
+            self._player = player
+        player = self._player
+        player.setSource(QUrl.fromLocalFile(clip))  # type: ignore[attr-defined]
+        self.picture_stack.setCurrentIndex(1)
+        player.play()  # type: ignore[attr-defined]
+        return True
+
+    def _stop_playing(self) -> None:
+        if self._player is not None:
+            self._player.stop()  # type: ignore[attr-defined]
+        self.picture_stack.setCurrentWidget(self.image_label)
+
     def show_current(self) -> None:
+        self._stop_playing()
         self.details = details = self.service.photo_details(self.photo_id)
         self.previous_button.setEnabled(self.position > 0)
         self.next_button.setEnabled(self.position < len(self.photo_ids) - 1)
@@ -258,14 +332,22 @@ class PhotoViewer(QDialog):
         if details is None:  # removed from the library meanwhile
             self.setWindowTitle("Photo no longer in the library")
             self.image_label.setText("This photo is no longer in the library.")
-            for label in (self.file_label, self.folder_label, self.date_label, self.camera_label):
+            for label in (self.file_label, self.folder_label, self.date_label, self.camera_label, self.kind_label):
                 label.clear()
+            self.files_label.clear()
             self.folder_button.setEnabled(False)
             self.open_button.setEnabled(False)
+            self.play_button.setVisible(False)
             return
         self.setWindowTitle(f"{details.file_name} — PhotoAtlas")
         self.file_label.setText(details.file_name)
+        self.kind_label.setText(describe_kind(details))
+        self.files_label.setText("\n".join(Path(f).name for f in details.files) if len(details.files) > 1 else "")
         self.folder_label.setText(details.folder)
+        clip = details.motion_path
+        self.play_button.setVisible(clip is not None)
+        where = "" if self._inline else " in system player"
+        self.play_button.setText(("Play motion" if details.kind == "live" else "Play video") + where)
         self.date_label.setText(describe_time(details.taken_at))
         self.camera_label.setText(details.camera or "Unknown")
         self.size_label.setText(f"{details.width} × {details.height}" if details.width else "Unknown")

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.models import ROLE_LOADED, ROLE_PHOTO_ID, PhotoGridModel
+from desktop_app.models import ROLE_BADGE, ROLE_LOADED, ROLE_PHOTO_ID, PhotoGridModel
 from desktop_app.qt_compat import emit
 from desktop_app.thumbnails import ThumbnailLoader
 
@@ -70,12 +70,27 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawPixmap(target, pixmap)
         else:
-            painter.fillRect(area.adjusted(4, 4, -4, -4), QColor("#e4e4e4"))
+            target = area.adjusted(4, 4, -4, -4)
+            painter.fillRect(target, QColor("#e4e4e4"))
+        badge = index.data(ROLE_BADGE)
+        if badge:
+            self._paint_badge(painter, target, str(badge))
         if selected:
             painter.setPen(QPen(option.palette.color(QPalette.ColorRole.Highlight), 3))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(cell.adjusted(1, 1, -1, -1), 6, 6)
         painter.restore()
+
+    def _paint_badge(self, painter: QPainter, picture: QRect, text: str) -> None:
+        """A video's length (or LIVE, RAW) in a dark pill at the picture's bottom-right corner."""
+        metrics = painter.fontMetrics()
+        width, height = metrics.horizontalAdvance(text) + 10, metrics.height() + 2
+        pill = QRect(picture.right() - width - 3, picture.bottom() - height - 3, width, height)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 160))
+        painter.drawRoundedRect(pill, height / 2, height / 2)
+        painter.setPen(QColor("white"))
+        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
 
 
 class ThumbnailGrid(QWidget):

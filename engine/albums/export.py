@@ -1,4 +1,8 @@
-"""Exporting an album: its originals copied (or linked) into a folder, never overwriting, never into the library."""
+"""Exporting an album: its originals copied (or linked) into a folder, never overwriting, never into the library.
+
+An item of several files (a RAW with its JPEG, a Live Photo's still and MOV) is exported whole, its files
+keeping one name stem so that other programs pair them again.
+"""
 
 from __future__ import annotations
 
@@ -57,6 +61,7 @@ def export_album(
         raise InvalidInputError(f"{display(destination)} exists and is not a folder")
     members = next((a.members for a in store.albums() if a.id == album_id), [])
     paths = {photo_id: from_db(raw) for photo_id, raw in store.catalog.photo_paths(members).items()}
+    companions = store.catalog.companions(members)
     try:
         destination.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -67,18 +72,36 @@ def export_album(
         if not source.is_file():
             summary.missing.append(display(source))
             continue
-        target, renamed = _free_name(destination, source.name)
-        try:
-            _write(source, target, link)
-        except OSError as exc:
-            summary.missing.append(f"{display(source)} ({exc.strerror or exc})")
-            continue
-        summary.renamed += renamed
-        if link:
-            summary.linked += 1
-        else:
-            summary.copied += 1
+        others = [from_db(c.path) for c in companions.get(photo_id, [])]
+        targets, renamed = _free_names(destination, [source, *others])
+        for index, (file, target) in enumerate(zip([source, *others], targets, strict=True)):
+            try:
+                _write(file, target, link)
+            except OSError as exc:
+                summary.missing.append(f"{display(file)} ({exc.strerror or exc})")
+                continue
+            if index == 0:
+                summary.renamed += renamed
+            if link:
+                summary.linked += 1
+            else:
+                summary.copied += 1
     return summary
+
+
+def _free_names(folder: Path, files: list[Path]) -> tuple[list[Path], bool]:
+    """Targets for one item's files, all free: `stem.ext`, or all `stem (2).ext`, … when any is taken."""
+    if len(files) == 1:
+        target, renamed = _free_name(folder, files[0].name)
+        return [target], renamed
+    stem = files[0].stem
+    number = 1
+    while True:
+        suffix = "" if number == 1 else f" ({number})"
+        targets = [folder / f"{stem}{suffix}{f.suffix}" for f in files]
+        if len({t.name.casefold() for t in targets}) == len(targets) and not any(os.path.lexists(t) for t in targets):
+            return targets, number > 1
+        number += 1
 
 
 def _free_name(folder: Path, name: str) -> tuple[Path, bool]:

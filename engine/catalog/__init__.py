@@ -5,6 +5,6 @@ One module per group of tables; every other room reads and writes the catalog th
 
 from __future__ import annotations
 
-from engine.catalog.database import CATALOG_FILE, Catalog, FileState, PhotoMeta, PhotoRow, SkippedState
+from engine.catalog.database import CATALOG_FILE, Catalog, Companion, FileState, PhotoMeta, PhotoRow, SkippedState
 
-__all__ = ["CATALOG_FILE", "Catalog", "FileState", "PhotoMeta", "PhotoRow", "SkippedState"]
+__all__ = ["CATALOG_FILE", "Catalog", "Companion", "FileState", "PhotoMeta", "PhotoRow", "SkippedState"]

@@ -15,10 +15,10 @@ from engine.catalog.albums import AlbumTables
 from engine.catalog.clusterings import ClusteringTables
 from engine.catalog.embeddings import EmbeddingTables
 from engine.catalog.migrations import MIGRATIONS, SCHEMA_VERSION
-from engine.catalog.photos import FileState, PhotoMeta, PhotoRow, PhotoTables, SkippedState
+from engine.catalog.photos import Companion, FileState, PhotoMeta, PhotoRow, PhotoTables, SkippedState
 from engine.errors import CatalogError
 
-__all__ = ["CATALOG_FILE", "Catalog", "FileState", "PhotoMeta", "PhotoRow", "SkippedState"]
+__all__ = ["CATALOG_FILE", "Catalog", "Companion", "FileState", "PhotoMeta", "PhotoRow", "SkippedState"]
 
 CATALOG_FILE = "catalog.sqlite"
 

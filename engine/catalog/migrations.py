@@ -105,6 +105,20 @@ MIGRATIONS: dict[int, list[str]] = {
         # one is active, the current one.
         "ALTER TABLE clusterings ADD COLUMN active INTEGER NOT NULL DEFAULT 1",
     ],
+    7: [
+        # Videos, RAW photos and Live Photos are items like photos: kind says which ('photo', 'video', 'live',
+        # 'raw'); duration is a video's (or a Live Photo's motion part's) length in seconds, NULL for stills.
+        # Rows written before are all still photos, which the default says.
+        "ALTER TABLE photos ADD COLUMN kind TEXT NOT NULL DEFAULT 'photo'",
+        "ALTER TABLE photos ADD COLUMN duration REAL",
+        # The other files of one item: the RAW of a RAW+JPEG pair ('raw') or the MOV of a Live Photo
+        # ('motion'). They belong to the photo row of the file shown (the JPEG or HEIC), are never items of
+        # their own, and go with it when it is deleted; size and mtime tell a scan whether they changed.
+        "CREATE TABLE companions(path BLOB PRIMARY KEY, photo_id INTEGER NOT NULL REFERENCES photos(id)"
+        " ON DELETE CASCADE, role TEXT NOT NULL CHECK(role IN ('raw', 'motion')), size INTEGER NOT NULL,"
+        " mtime_ns INTEGER NOT NULL)",
+        "CREATE INDEX companions_photo ON companions(photo_id)",
+    ],
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

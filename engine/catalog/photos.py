@@ -19,6 +19,21 @@ class PhotoMeta:
     taken_at_source: str  # "exif" or "file"
     orientation: int | None
     camera: str | None
+    duration: float | None = None  # seconds, for a video (or a Live Photo's motion part); None for a still
+
+
+KINDS = ("photo", "video", "live", "raw")
+COMPANION_ROLES = ("raw", "motion")
+
+
+@dataclass(frozen=True)
+class Companion:
+    """Another file of one item: the RAW of a RAW+JPEG pair ('raw') or a Live Photo's MOV ('motion')."""
+
+    path: bytes
+    role: str
+    size: int
+    mtime_ns: int
 
 
 @dataclass(frozen=True)
@@ -29,6 +44,8 @@ class FileState:
     size: int
     mtime_ns: int
     hash: str | None
+    # (path, size, mtime_ns) of the item's other files, sorted by path: a change there is a change too.
+    companions: tuple[tuple[bytes, int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,9 @@ class PhotoRow:
     height: int
     camera: str | None
     embedded: bool
+    kind: str = "photo"  # "photo", "video", "live" (a still with its motion) or "raw" (a RAW, alone or with its JPEG)
+    duration: float | None = None  # seconds; None for stills
+    companions: tuple[bytes, ...] = ()  # the item's other files (its RAW, its motion MOV), stored paths
 
 
 class PhotoTables(Connection):
@@ -85,8 +105,15 @@ class PhotoTables(Connection):
     # -- photos ----------------------------------------------------------------------------------
 
     def photo_states(self, root_id: int) -> dict[bytes, FileState]:
+        companions: dict[int, list[tuple[bytes, int, int]]] = {}
+        for photo_id, path, size, mtime_ns in self._db.execute(
+            "SELECT c.photo_id, c.path, c.size, c.mtime_ns FROM companions c JOIN photos p ON p.id=c.photo_id"
+            " WHERE p.root_id=? ORDER BY c.path",
+            (root_id,),
+        ):
+            companions.setdefault(photo_id, []).append((path, size, mtime_ns))
         rows = self._db.execute("SELECT path, id, size, mtime_ns, hash FROM photos WHERE root_id=?", (root_id,))
-        return {r[0]: FileState(r[1], r[2], r[3], r[4]) for r in rows}
+        return {r[0]: FileState(r[1], r[2], r[3], r[4], tuple(companions.get(r[1], ()))) for r in rows}
 
     def skipped_states(self, root_id: int) -> dict[bytes, SkippedState]:
         """Skipped files of a root, with what is needed to decide whether to read them again."""
@@ -95,11 +122,13 @@ class PhotoTables(Connection):
         )
         return {r[0]: SkippedState(r[1], r[2], r[3], bool(r[4])) for r in rows}
 
-    def insert_photo(self, root_id: int, path: bytes, size: int, mtime_ns: int, hash_: str, meta: PhotoMeta) -> int:
+    def insert_photo(
+        self, root_id: int, path: bytes, size: int, mtime_ns: int, hash_: str, meta: PhotoMeta, kind: str = "photo"
+    ) -> int:
         now = time.time()
         cur = self._db.execute(
             "INSERT INTO photos(root_id, path, size, mtime_ns, hash, width, height, taken_at, taken_at_source,"
-            " orientation, camera, added_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " orientation, camera, added_at, updated_at, kind, duration) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 root_id,
                 path,
@@ -114,6 +143,8 @@ class PhotoTables(Connection):
                 meta.camera,
                 now,
                 now,
+                kind,
+                meta.duration,
             ),
         )
         self._db.execute("DELETE FROM skipped WHERE path=?", (path,))
@@ -129,16 +160,18 @@ class PhotoTables(Connection):
         mtime_ns: int,
         hash_: str,
         meta: PhotoMeta | None,
+        kind: str | None = None,
     ) -> None:
-        """Point an existing photo at a (possibly new) path and content; `meta` None keeps the old metadata."""
+        """Point an existing photo at a (possibly new) path and content; `meta` (`kind`) None keeps the old one."""
         self._db.execute(
-            "UPDATE photos SET root_id=?, path=?, size=?, mtime_ns=?, hash=?, updated_at=? WHERE id=?",
-            (root_id, path, size, mtime_ns, hash_, time.time(), photo_id),
+            "UPDATE photos SET root_id=?, path=?, size=?, mtime_ns=?, hash=?, kind=COALESCE(?, kind), updated_at=?"
+            " WHERE id=?",
+            (root_id, path, size, mtime_ns, hash_, kind, time.time(), photo_id),
         )
         if meta is not None:
             self._db.execute(
-                "UPDATE photos SET width=?, height=?, taken_at=?, taken_at_source=?, orientation=?, camera=?"
-                " WHERE id=?",
+                "UPDATE photos SET width=?, height=?, taken_at=?, taken_at_source=?, orientation=?, camera=?,"
+                " duration=? WHERE id=?",
                 (
                     meta.width,
                     meta.height,
@@ -146,6 +179,7 @@ class PhotoTables(Connection):
                     meta.taken_at_source,
                     meta.orientation,
                     meta.camera,
+                    meta.duration,
                     photo_id,
                 ),
             )
@@ -154,10 +188,30 @@ class PhotoTables(Connection):
     def meta_for_hash(self, hash_: str) -> PhotoMeta | None:
         """Metadata of any photo with this content, to reuse for a copy or a moved file."""
         row = self._db.execute(
-            "SELECT width, height, taken_at, taken_at_source, orientation, camera FROM photos WHERE hash=? LIMIT 1",
+            "SELECT width, height, taken_at, taken_at_source, orientation, camera, duration FROM photos WHERE hash=?"
+            " LIMIT 1",
             (hash_,),
         ).fetchone()
         return PhotoMeta(*row) if row else None
+
+    def set_companions(self, photo_id: int, companions: Iterable[Companion]) -> None:
+        """The item's other files, replacing what it had; a file another item held moves to this one."""
+        self._db.execute("DELETE FROM companions WHERE photo_id=?", (photo_id,))
+        self._db.executemany(
+            "INSERT OR REPLACE INTO companions(path, photo_id, role, size, mtime_ns) VALUES(?,?,?,?,?)",
+            [(c.path, photo_id, c.role, c.size, c.mtime_ns) for c in companions],
+        )
+
+    def companions(self, photo_ids: Iterable[int]) -> dict[int, list[Companion]]:
+        """Photo id → its other files (RAW, motion), for the given photos that have any."""
+        wanted = set(photo_ids)
+        out: dict[int, list[Companion]] = {}
+        for photo_id, path, role, size, mtime_ns in self._db.execute(
+            "SELECT photo_id, path, role, size, mtime_ns FROM companions ORDER BY path"
+        ):
+            if photo_id in wanted:
+                out.setdefault(photo_id, []).append(Companion(path, role, size, mtime_ns))
+        return out
 
     def delete_photos(self, ids: Iterable[int]) -> int:
         ids = list(ids)
@@ -171,13 +225,21 @@ class PhotoTables(Connection):
 
     def photos(self, model_id: int | None = None) -> list[PhotoRow]:
         """Every photo, ordered by capture time then path; `embedded` refers to `model_id`."""
+        companions: dict[int, list[bytes]] = {}
+        for photo_id, path in self._db.execute("SELECT photo_id, path FROM companions ORDER BY path"):
+            companions.setdefault(photo_id, []).append(path)
         rows = self._db.execute(
             "SELECT p.id, p.path, p.hash, p.size, p.taken_at, p.width, p.height, p.camera,"
-            " EXISTS(SELECT 1 FROM embeddings e WHERE e.hash=p.hash AND e.model_id=?)"
+            " EXISTS(SELECT 1 FROM embeddings e WHERE e.hash=p.hash AND e.model_id=?), p.kind, p.duration"
             " FROM photos p ORDER BY p.taken_at IS NULL, p.taken_at, p.path",
             (model_id if model_id is not None else -1,),
         )
-        return [PhotoRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8])) for r in rows]
+        return [
+            PhotoRow(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10], tuple(companions.get(r[0], ()))
+            )
+            for r in rows
+        ]
 
     def complete_hashes(self, model_id: int | None) -> set[str]:
         """Contents with a photo row, a thumbnail and (when a model is given) an embedding: nothing to redo."""

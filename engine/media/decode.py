@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from engine.catalog import PhotoMeta
+from engine.media.scan import RAW_EXTENSIONS, VIDEO_EXTENSIONS
 from engine.media.skip_reasons import Skip
 
 # PhotoAtlas applies its own limit to the pixels actually decoded (after draft), which lets a huge JPEG
@@ -64,7 +65,9 @@ class DecodedPhoto:
     meta: PhotoMeta
     thumbnail_relpath: str | None
     thumbnail_size: tuple[int, int] | None
-    model_input: Any  # a torch tensor (C, H, W) from the model's own preprocessing, or None
+    # A torch tensor (C, H, W) from the model's own preprocessing, or None; for a video, a list of them
+    # (its sampled frames), whose embeddings are averaged.
+    model_input: Any
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,7 @@ class DecodeOptions:
     model_input_size: int = 224
     preprocess: Callable[[Image.Image], Any] | None = None
     max_pixels: int = 180_000_000
+    video_frames: int = 6  # frames sampled over a clip for its embedding (see docs/algorithms.md)
 
 
 def decode_file(
@@ -142,12 +146,23 @@ def decode_file(
 ) -> DecodeResult:
     """Read, hash and decode one file; never raises for a bad file, returns a `SkippedFile` instead.
 
+    Videos and RAW files are decoded by their own modules (`video`, `raw`).
+
     Args:
         path: the file.
         options: decode options.
         write_thumbnail: stores thumbnail JPEG bytes under a hash and returns the stored relpath.
         complete_hashes: contents the catalog already has fully processed; such a file is not decoded.
     """
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_EXTENSIONS:
+        from engine.media.video import decode_video
+
+        return decode_video(path, options, write_thumbnail, complete_hashes)
+    if suffix in RAW_EXTENSIONS:
+        from engine.media.raw import decode_raw
+
+        return decode_raw(path, options, write_thumbnail, complete_hashes)
     try:
         snap = read_snapshot(path)
     except ChangedWhileReading:
@@ -171,14 +186,14 @@ def decode_file(
     except (OSError, SyntaxError, ValueError, IndexError, EOFError, Image.DecompressionBombError) as exc:
         # Pillow reports damaged data through several exception types depending on the format.
         message = str(exc) or type(exc).__name__
-        if _still_changing(path, snap):
+        if still_changing(path, snap):
             return SkippedFile(path, 0, 0, Skip("changing"))
         if "truncated" in message:
             return SkippedFile(path, snap.size, snap.mtime_ns, Skip("truncated", _truncation_detail(message)))
         return SkippedFile(path, snap.size, snap.mtime_ns, Skip("corrupt", message[:200]))
 
 
-def _still_changing(path: Path, snap: Snapshot) -> bool:
+def still_changing(path: Path, snap: Snapshot) -> bool:
     """Whether a file that failed to decode is still being written: its size or mtime moved since it was read.
 
     A file written moments ago gets a short pause to show it: a copy in progress keeps growing, while a
@@ -246,7 +261,7 @@ def _decode_snapshot(
         camera=_camera(exif),
     )
     if meta.taken_at is None:
-        meta = PhotoMeta(width, height, _file_time(snap.mtime_ns), "file", orientation, meta.camera)
+        meta = PhotoMeta(width, height, file_time(snap.mtime_ns), "file", orientation, meta.camera)
     thumb_rel, thumb_size = None, None
     if write_thumbnail is not None:
         thumb = rgb.copy()
@@ -312,7 +327,7 @@ def _taken_at(exif: Image.Exif) -> str | None:
     return None
 
 
-def _file_time(mtime_ns: int) -> str:
+def file_time(mtime_ns: int) -> str:
     return dt.datetime.fromtimestamp(mtime_ns / 1e9).replace(microsecond=0).isoformat()
 
 

@@ -18,10 +18,28 @@ REASONS: dict[str, str] = {
     "unreadable-folder": "folder could not be listed",
     "symlink-loop": "link to a folder that is already being scanned (loop)",
     "broken-link": "link points to nothing",
+    "not-a-video": "not a video, although its name says so",
+    "no-video-stream": "no picture in this video file",
+    "no-frames": "the video has no frames that can be decoded",
+    "unsupported-codec": "video encoded in a format this installation cannot decode",
+    "not-a-raw": "a RAW file the RAW decoder (LibRaw) cannot open",
 }
 
 # Reasons that last until the file itself changes, so an unchanged file is not re-read at every scan.
-PERMANENT = frozenset({"empty", "not-an-image", "corrupt", "truncated", "too-large", "symlink-loop"})
+PERMANENT = frozenset(
+    {
+        "empty",
+        "not-an-image",
+        "corrupt",
+        "truncated",
+        "too-large",
+        "symlink-loop",
+        "not-a-video",
+        "no-video-stream",
+        "no-frames",
+        "not-a-raw",
+    }
+)
 
 
 @dataclass(frozen=True)

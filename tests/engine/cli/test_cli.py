@@ -36,7 +36,10 @@ def test_index_then_photos_json_and_status(tmp_path: Path, tiny_model, make_phot
     code, out, _ = run(capsys, "--library", lib, "photos", "--json")
     rows = json.loads(out)
     assert code == 0 and len(rows) == 2
-    assert set(rows[0]) == {"id", "path", "hash", "taken_at", "width", "height", "embedded", "album"}
+    assert set(rows[0]) == {
+        *("id", "path", "hash", "taken_at", "width", "height", "embedded", "album"),
+        *("kind", "duration", "files"),  # issue 19: videos, RAW and Live Photos
+    }
     first = next(r for r in rows if r["path"].endswith("a.jpg"))
     assert first["taken_at"] == "2022-03-04T05:06:07" and first["embedded"] is True and first["album"] is None
     assert Path(first["path"]).is_absolute()
