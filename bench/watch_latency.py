@@ -4,13 +4,16 @@ Builds a clustered library, starts `LibraryWatcher` on it with the same apply lo
 then lands photos in the watched folder (an atomic rename, as a finished copy or download looks) and times
 each until the catalog has it in an album (or decided for "Other"). Two runs per debounce setting:
   one at a time: each photo lands after the previous one is filed (the figure for "a photo shows up");
-  burst: all photos land at once (an import: one batch, each photo timed from its own landing).
+  burst: all photos land at once (one batch, each photo timed from its own landing);
+  import: a camera import, one photo copied in place every 0.5 s (`--interval`) while the watcher works
+  (each photo timed from the start of its copy): batches must flush while files keep arriving.
 
 The clock stops when the photo is filed: in an album, or decided for "Other" by the incremental assignment
 (the same transaction either way); the "in albums" column says how many joined an album. The model is the
 toy CLIP of ../shared/models/toyclip (it knows coloured shapes) when present, else a tiny random open_clip.
 
     python bench/watch_latency.py [--files 20] [--quiet-seconds 2 0.5] [--per-concept 8] [--poll]
+        [--modes one burst import] [--interval 0.5] [--flush-seconds S]   (S = 30: the watcher before issue 18)
 """
 
 from __future__ import annotations
@@ -92,7 +95,12 @@ def filed(library, path: Path) -> bool | None:
     return False if seen else None
 
 
-def run(library, watcher, sources: list[Path], root: Path, burst: bool, timeout: float = 120.0) -> dict:
+def run(
+    library, watcher, sources: list[Path], root: Path, mode: str, interval: float = 0.5, timeout: float = 120.0
+) -> dict:
+    """Land `sources` in the watched folder and time each until filed; mode "one", "burst" or "import"."""
+    import threading
+
     from engine.watch.apply import apply_batch
 
     landed: dict[Path, float] = {}
@@ -116,11 +124,27 @@ def run(library, watcher, sources: list[Path], root: Path, burst: bool, timeout:
             apply_batch(library, batch)
             batches += 1
             now = time.time()
-            for target in landed:
+            for target, at in list(landed.items()):  # the importer's thread adds to it meanwhile
                 if target not in done and (state := filed(library, target)) is not None:
-                    done[target] = (now - landed[target], state)
+                    done[target] = (now - at, state)
 
-    if burst:
+    def copy(source: Path) -> None:
+        target = root / "incoming" / source.name
+        landed[target] = time.time()
+        shutil.copyfile(source, target)  # written in place, as a camera import or a file manager copies
+
+    if mode == "import":
+        # A camera import: one photo copied every `interval` seconds while the watcher and the library work.
+        def importer() -> None:
+            for source in sources:
+                copy(source)
+                time.sleep(interval)
+
+        thread = threading.Thread(target=importer, daemon=True)
+        thread.start()
+        pump(lambda: len(done) == len(sources))
+        thread.join()
+    elif mode == "burst":
         for source in sources:
             land(source)
         pump(lambda: len(done) == len(sources))
@@ -147,6 +171,9 @@ def main() -> None:
     parser.add_argument("--per-concept", type=int, default=8, help="photos per concept in the starting library")
     parser.add_argument("--poll", action="store_true", help="poll instead of native events")
     parser.add_argument("--poll-seconds", type=float, default=1.0)
+    parser.add_argument("--modes", nargs="+", default=["one", "burst", "import"], choices=["one", "burst", "import"])
+    parser.add_argument("--interval", type=float, default=0.5, help="seconds between copies in the import run")
+    parser.add_argument("--flush-seconds", type=float, help="the watcher's flush interval (default: its own)")
     args = parser.parse_args()
 
     from engine.library import Library
@@ -176,7 +203,7 @@ def main() -> None:
         seed = 2
         for quiet in args.quiet_seconds:
             settle = min(1.0, max(quiet, 0.1))  # as `photoatlas watch` sets it
-            for burst in (False, True):
+            for mode in args.modes:
                 seed += 1
                 batch_dir = staging / f"seed{seed}"
                 make_photos(batch_dir, -(-args.files // 6), seed=seed)
@@ -187,13 +214,14 @@ def main() -> None:
                     poll=args.poll,
                     poll_seconds=args.poll_seconds,
                     reconcile=False,
+                    **({"flush_seconds": args.flush_seconds} if args.flush_seconds else {}),
                 )
                 watcher.start()
                 try:
-                    figures = run(library, watcher, sources, root, burst)
+                    figures = run(library, watcher, sources, root, mode, args.interval)
                 finally:
                     watcher.stop()
-                name = "burst" if burst else "one at a time"
+                name = {"one": "one at a time", "burst": "burst", "import": f"import {args.interval:g} s"}[mode]
                 print(
                     f"{quiet:>8.1f} {settle:>8.1f} {name:<14} {figures['median']:>9.2f} {figures['p90']:>7.2f} "
                     f"{figures['min']:>6.2f} {figures['max']:>6.2f} {figures['median'] - quiet:>12.2f} "

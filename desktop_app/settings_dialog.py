@@ -7,6 +7,7 @@ because asking torch about CUDA costs its import.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,6 +228,16 @@ class SettingsDialog(QDialog):
             self.device.addItem(label, value)
         self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
         self.device.currentIndexChanged.connect(lambda _i: self.probe_device())
+        self.threads = QSpinBox()
+        cores = os.cpu_count() or 2
+        self.threads.setRange(0, cores)
+        automatic = LibrarySettings(threads=0).index_threads()
+        self.threads.setSpecialValueText(f"Automatic ({automatic} of {cores})")
+        self.threads.setValue(min(settings.threads, cores))
+        self.threads.setToolTip(
+            "How many CPU cores indexing may use, to read photos and run the model; "
+            "automatic leaves one free on computers with more than 2"
+        )
         self.device_label = QLabel("In use: checking…")
         self.device_label.setObjectName("deviceInUse")
         self.device_label.setWordWrap(True)  # "Not available: …" can be long; outside the form, so it wraps
@@ -249,6 +260,7 @@ class SettingsDialog(QDialog):
         form.addRow(self.use_file, file_row)
         form.addRow("", self.offline)
         form.addRow("Device", self.device)
+        form.addRow("CPU cores for indexing", self.threads)
         # Outside the form: a QFormLayout row gives a word-wrapped label too little height, clipping it.
         note = QLabel(
             "Changing the model embeds every photo again (on this computer, nothing is uploaded). The new model "
@@ -369,5 +381,6 @@ class SettingsDialog(QDialog):
             offline=self.offline.isChecked(),
             dac_refine=self.dac_refine.isChecked(),
             thumbnail_size=self.thumbnail_size.value(),
+            threads=self.threads.value(),
         )
         return SettingsChoice(engine, self.memory_mb.value(), self.watch.isChecked())

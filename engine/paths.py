@@ -39,3 +39,8 @@ def default_library_dir() -> Path:
 def model_cache_dir() -> Path:
     """Where downloaded model weights are kept; shared by all libraries of the user."""
     return user_cache_path(APP_NAME, appauthor=False) / "models"
+
+
+def runtime_cache_dir() -> Path:
+    """Where the image tower exported for a faster CPU runtime is kept, per model (beside the weights)."""
+    return model_cache_dir() / "runtimes"

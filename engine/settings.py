@@ -55,6 +55,10 @@ class LibrarySettings:
         max_megapixels: largest decoded image accepted; bigger ones are skipped as decompression bombs.
         offline: never try to download model weights.
         dac_refine: run DAC refinement after each re-cluster (off by default; see `photoatlas refine`).
+        threads: CPU cores indexing may use (decoding and the model); 0 leaves one core free on machines
+            with more than 2.
+        image_runtime: how the image tower runs on a CPU: "auto" (the fastest installed runtime that embeds
+            like fp32, measured once per model), "torch" (fp32 PyTorch), "onnx-int8", "onnx-fp32", "openvino".
     """
 
     model: ModelSpec = field(default_factory=ModelSpec)
@@ -65,6 +69,15 @@ class LibrarySettings:
     max_megapixels: float = 180.0
     offline: bool = False
     dac_refine: bool = False
+    threads: int = 0
+    image_runtime: str = "auto"
+
+    def index_threads(self) -> int:
+        """The cores indexing uses: `threads`, or all but one on machines with more than 2."""
+        cores = os.cpu_count() or 2
+        if self.threads > 0:
+            return min(self.threads, cores)
+        return cores if cores <= 2 else cores - 1
 
     def replace(self, **changes: Any) -> LibrarySettings:
         """A copy with some fields changed."""

@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine import __version__
-from engine.cli.common import Handler, latest_done_id, print_json, print_undo_hint, run_with_bar
+from engine.cli.common import Handler, print_json, run_with_bar
 from engine.errors import Cancelled, InvalidInputError, PhotoAtlasError
 from engine.paths import display
 
@@ -60,8 +60,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="catalog and thumbnail only, without the CLIP model (embed later with index)",
     )
     index.add_argument("--batch-size", type=int, help="images per model call (default: by device)")
-    index.add_argument("--workers", type=int, help="parallel decoding threads (default: CPU count)")
+    index.add_argument("--workers", type=int, help="parallel decoding threads (default: --threads)")
+    index.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="CPU cores indexing may use, for decoding and the model (default: all but one above 2 cores)",
+    )
+    index.add_argument(
+        "--image-runtime",
+        choices=["auto", "torch", "torch-int8", "onnx-int8", "onnx-fp32", "openvino"],
+        help="how the model's image tower runs on a CPU (default: auto, the fastest that embeds like fp32)",
+    )
     index.add_argument("--no-progress", action="store_true", help="no progress bar")
+    index.add_argument("--timings", action="store_true", help="also print where the time went")
 
     photos = commands.add_parser("photos", help="list the photos of the library")
     photos.add_argument("--json", action="store_true", help="print a JSON array")
@@ -182,6 +194,8 @@ def _check_new_library_folders(args: argparse.Namespace) -> None:
 
 
 def _cmd_index(library: Library, args: argparse.Namespace) -> int:
+    if args.threads is not None and args.threads < 0:
+        raise InvalidInputError("--threads must be 0 (automatic) or more")
     if args.model or args.pretrained or args.model_config:
         # Remembered at once: a weights file is loaded and tried before it is kept, and the photos this run
         # embeds before an interruption are embedded with it, so a rerun without the options goes on with it.
@@ -194,12 +208,23 @@ def _cmd_index(library: Library, args: argparse.Namespace) -> int:
             "offline": args.offline,
             "batch_size": args.batch_size,
             "decode_workers": args.workers,
+            "threads": args.threads,
+            "image_runtime": args.image_runtime,
         }.items()
         if v is not None
     }
     if changes:
         library.update_settings(library.settings.replace(**changes), save=False)
-    code = run_with_bar(args, "photo", lambda bar: library.index(args.paths, embed=not args.no_embed, progress=bar))
+    summaries = []
+
+    def index(bar: Any) -> Any:
+        summaries.append(library.index(args.paths, embed=not args.no_embed, progress=bar))
+        return summaries[-1]
+
+    code = run_with_bar(args, "photo", index)
+    if args.timings:
+        for line in summaries[-1].timing_lines():
+            print(line)
     if changes:
         library.save_settings()
     return code
@@ -227,6 +252,10 @@ def _cmd_photos(library: Library, args: argparse.Namespace) -> int:
                 "height": r.height,
                 "embedded": r.embedded,
                 "album": album_of.get(r.id),
+                "kind": r.kind,
+                "duration": r.duration,
+                # The item's other files: the RAW of a RAW+JPEG pair, a Live Photo's MOV.
+                "files": [display(p) for p in (r.path, *r.companions)],
             }
             for r in rows
         ]
@@ -234,7 +263,8 @@ def _cmd_photos(library: Library, args: argparse.Namespace) -> int:
         return 0
     for r in rows:
         mark = " " if r.embedded else "*"
-        print(f"{r.id:>7} {mark} {r.taken_at or '-':<25} {r.width:>5}×{r.height:<5} {display(r.path)}")
+        kind = f"{r.kind} {r.duration:.1f} s" if r.duration is not None and r.kind == "video" else r.kind
+        print(f"{r.id:>7} {mark} {r.taken_at or '-':<25} {r.width:>5}×{r.height:<5} {kind:<12} {display(r.path)}")
     if any(not r.embedded for r in rows):
         print("(* not embedded yet)")
     return 0
@@ -274,12 +304,11 @@ def _cmd_skipped(library: Library, args: argparse.Namespace) -> int:
 
 
 def _cmd_cluster(library: Library, args: argparse.Namespace) -> int:
+    from engine.cli.albums import recluster_then_name
+
     if args.k is not None and args.k < 1:
         raise InvalidInputError("--k must be at least 1")
-    before = latest_done_id(library)
-    code = run_with_bar(args, "step", lambda bar: library.recluster(args.k, progress=bar))
-    print_undo_hint(library, before)
-    return code
+    return recluster_then_name(library, args)
 
 
 def _cluster_json(c: ClusterInfo) -> dict[str, object]:

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -88,7 +89,19 @@ def _set_offline(offline: bool) -> None:
 class Embedder:
     """A loaded CLIP model that turns preprocessed images or texts into unit-length float32 vectors."""
 
-    def __init__(self, spec: ModelSpec, model: Any, preprocess: Any, tokenizer: Any, device: str, key: str) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        model: Any,
+        preprocess: Any,
+        tokenizer: Any,
+        device: str,
+        key: str,
+        *,
+        image_runtime: str = "torch",
+        runtime_cache: Path | None = None,
+        threads: int = 0,
+    ) -> None:
         self.spec = spec
         self.model = model
         self.preprocess = preprocess
@@ -99,6 +112,38 @@ class Embedder:
         size = getattr(visual, "image_size", 224)
         self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
         self.dim = int(getattr(visual, "output_dim", 0) or self._probe_dim())
+        # The image tower's CPU runtime (`engine.embed.runtime`): chosen on the first batch embedded after
+        # `use_image_runtime`; fp32 PyTorch until then, and always on a GPU.
+        self._runtime_request: tuple[str, Path | None, int, bool] = (image_runtime, runtime_cache, threads, True)
+        self._image_runtime: Any = None
+        self.runtime_choice: Any = None  # the `RuntimeChoice` once made: what runs the image tower, and why
+
+    def use_image_runtime(
+        self, preference: str = "auto", cache_root: Path | None = None, threads: int = 0, *, build: bool = True
+    ) -> None:
+        """Run the image tower on the fastest CPU runtime that embeds like fp32 (see `engine.embed.runtime`).
+
+        The choice is made on the next batch `embed_images` gets; asking again for the same keeps it.
+
+        Args:
+            preference: "auto", "torch" (fp32 PyTorch), or one runtime ("onnx-int8", "onnx-fp32", "openvino").
+            cache_root: where exported towers are kept; None keeps fp32 PyTorch.
+            threads: CPU threads for the model (0: leave torch's count).
+            build: export the tower when none is cached (False: only use one already built).
+        """
+        request = (preference, cache_root, threads, build)
+        before = self._runtime_request
+        # The same request keeps the runtime chosen, unless fp32 was all there was and now the tower may be built.
+        kept = not build or before[3] or getattr(self.runtime_choice, "name", "") != "torch-fp32"
+        if self._image_runtime is not None and request[:3] == before[:3] and kept:
+            return
+        if threads > 0 and self.device == "cpu":
+            import torch
+
+            torch.set_num_threads(threads)
+        self._runtime_request = request
+        self._image_runtime = None
+        self.runtime_choice = None
 
     def _probe_dim(self) -> int:
         import torch
@@ -114,6 +159,10 @@ class Embedder:
         """Embeddings (n × dim, L2-normalised) of preprocessed image tensors."""
         import torch
 
+        if self.device == "cpu" and self._runtime_request[0] != "torch":
+            fast = self._embed_images_fast(batch)
+            if fast is not None:
+                return fast
         with torch.inference_mode():
             pixels = torch.stack(list(batch)).to(self.device, non_blocking=True)
             if self.device.startswith("cuda"):
@@ -124,13 +173,44 @@ class Embedder:
             features = torch.nn.functional.normalize(features.float(), dim=-1)
             return features.cpu().numpy().astype(np.float32)
 
+    def _embed_images_fast(self, batch: Sequence[Any]) -> np.ndarray | None:
+        """Embeddings through the chosen runtime; None when that is fp32 PyTorch (the caller's own path)."""
+        from engine.embed.runtime import TorchRuntime, choose_runtime, stack_pixels
+
+        if isinstance(self._image_runtime, TorchRuntime):
+            return None
+        pixels = stack_pixels(batch)
+        if self._image_runtime is None:
+            preference, cache_root, threads, build = self._runtime_request
+            self._image_runtime, self.runtime_choice = choose_runtime(
+                self.model,
+                self.image_size,
+                self.key,
+                pixels,
+                preference=preference,
+                cache_root=cache_root,
+                threads=threads,
+                build=build,
+            )
+            if isinstance(self._image_runtime, TorchRuntime):
+                return None
+        features = self._image_runtime.encode(pixels)
+        norms = np.linalg.norm(features, axis=1, keepdims=True)
+        return (features / np.maximum(norms, 1e-12)).astype(np.float32)
+
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
-        """Embeddings (n × dim, L2-normalised) of texts through CLIP's text tower."""
+        """Embeddings (n × dim, L2-normalised) of texts through CLIP's text tower.
+
+        Each batch runs only as far as its longest prompt reaches (`engine.embed.text_tower`), where that
+        gives the same embeddings as the model's `encode_text`.
+        """
         import torch
+
+        from engine.embed.text_tower import encode_tokens
 
         with torch.inference_mode():
             tokens = self.tokenizer(list(texts)).to(self.device)
-            features = self.model.encode_text(tokens)
+            features = encode_tokens(self.model, tokens)
             features = torch.nn.functional.normalize(features.float(), dim=-1)
             return features.cpu().numpy().astype(np.float32)
 
@@ -160,7 +240,12 @@ def _register_config(spec: ModelSpec) -> None:
 
 
 def load_embedder(
-    spec: ModelSpec, device: str = "auto", offline: bool = False, cache_dir: Path | None = None
+    spec: ModelSpec,
+    device: str = "auto",
+    offline: bool = False,
+    cache_dir: Path | None = None,
+    *,
+    key: str | None = None,
 ) -> Embedder:
     """Load a CLIP model through open_clip.
 
@@ -169,6 +254,7 @@ def load_embedder(
         device: "auto", "cpu", "cuda" or "mps".
         offline: never try to download; only cached or local weights.
         cache_dir: where downloaded weights are kept.
+        key: the model's `model_key` when the caller knows it already (it hashes the weights file otherwise).
 
     Raises:
         ModelUnavailableError: the weights are missing, unknown or unreadable; the message says what to do.
@@ -188,7 +274,57 @@ def load_embedder(
     except Exception as exc:
         raise ModelUnavailableError(_advice(spec, exc, offline)) from exc
     model.eval()
-    return Embedder(spec, model, preprocess, tokenizer, chosen, model_key(spec))
+    return Embedder(spec, model, preprocess, tokenizer, chosen, key or model_key(spec))
+
+
+# The model loaded last in this process, by what identifies it: the window's serial worker opens a `Library`
+# per operation, and each search must not load the model anew.
+_shared: tuple[tuple[object, ...], Embedder] | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_embedder(
+    spec: ModelSpec,
+    device: str = "auto",
+    offline: bool = False,
+    cache_dir: Path | None = None,
+    key: str | None = None,
+) -> Embedder:
+    """`load_embedder`, reusing the model this process loaded last when it is the same one.
+
+    The same spec, device and cache folder, with its weights and config files of the same size and
+    modification time, give the same model: it is returned as it is. The loaded model is never trained
+    in place (fine-tuning trains a copy), so sharing it keeps every embedding the same.
+    """
+    global _shared
+    identity = (spec, device, offline, cache_dir, _files_stat(spec))
+    with _shared_lock:
+        if _shared is not None and _shared[0] == identity:
+            return _shared[1]
+        _shared = None  # the previous model is released before the next one is loaded
+        embedder = load_embedder(spec, device, offline, cache_dir, key=key)
+        _shared = (identity, embedder)
+        return embedder
+
+
+def loaded_embedder(
+    spec: ModelSpec, device: str = "auto", offline: bool = False, cache_dir: Path | None = None
+) -> Embedder | None:
+    """The model `shared_embedder` would return without loading anything; None when it would load one."""
+    identity = (spec, device, offline, cache_dir, _files_stat(spec))
+    with _shared_lock:
+        return _shared[1] if _shared is not None and _shared[0] == identity else None
+
+
+def _files_stat(spec: ModelSpec) -> tuple[object, ...]:
+    stats: list[object] = []
+    for value in (spec.pretrained if spec.pretrained_is_file else None, spec.config):
+        try:
+            stat = Path(value).stat() if value else None
+        except OSError:
+            stat = None
+        stats.append((stat.st_size, stat.st_mtime_ns) if stat else None)
+    return tuple(stats)
 
 
 def load_and_try(
@@ -243,20 +379,116 @@ def _create_model(open_clip: Any, spec: ModelSpec, device: str, cache_dir: Path 
     kwargs = {"pretrained": spec.pretrained, "device": device, "cache_dir": str(cache_dir) if cache_dir else None}
     if spec.pretrained_is_file:
         with _quiet_logging():
-            model, _, preprocess = open_clip.create_model_and_transforms(spec.name, **kwargs)
-        return model, preprocess
+            return _create_and_load(open_clip, spec.name, kwargs)
     try:  # cached weights first: no network, no waiting on retries
         with _hub_offline(), _quiet_logging():
-            model, _, preprocess = open_clip.create_model_and_transforms(spec.name, **kwargs)
-        return model, preprocess
+            return _create_and_load(open_clip, spec.name, kwargs)
     except Exception:
         if offline:
             raise
     if not _hub_reachable():
         raise ModelUnavailableError(_advice(spec, ConnectionError("no internet connection"), offline))
     with _quiet_logging():
-        model, _, preprocess = open_clip.create_model_and_transforms(spec.name, **kwargs)
+        return _create_and_load(open_clip, spec.name, kwargs)
+
+
+# One fast load at a time: it swaps functions of torch.nn.init and open_clip.factory for its duration.
+_fast_load_lock = threading.Lock()
+
+
+def _create_and_load(open_clip: Any, name: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """open_clip's `create_model_and_transforms`, without the random initialisation the weights replace.
+
+    open_clip builds both towers and draws random values for every parameter (seconds for ViT-B-32's 150M)
+    before the checkpoint overwrites them all. Here the draws are skipped and the checkpoint's tensors are
+    assigned to the model instead of copied into it. open_clip loads the checkpoint with `strict=True`, so
+    every parameter and persistent buffer is replaced; non-persistent buffers (the text tower's causal
+    mask) are computed by their modules, not drawn. Whenever the checkpoint does not go through that strict
+    load (a numpy big_vision file, no weights at all), the model is built again the ordinary way.
+    """
+    with _fast_load_lock, _skipping_random_init(), _assigning_checkpoint(open_clip) as assigned:
+        model, _, preprocess = open_clip.create_model_and_transforms(name, **kwargs)
+    if assigned:
+        return model, preprocess
+    model, _, preprocess = open_clip.create_model_and_transforms(name, **kwargs)
     return model, preprocess
+
+
+# The initialisers open_clip's towers and torch's layers call while they are built.
+_INIT_FUNCTIONS = (
+    "normal_",
+    "uniform_",
+    "trunc_normal_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "constant_",
+    "zeros_",
+    "ones_",
+    "orthogonal_",
+)
+
+
+@contextmanager
+def _skipping_random_init() -> Iterator[None]:
+    """torch.nn.init leaves tensors as they are, on this thread only (another may be building its own model)."""
+    import torch
+
+    loading = threading.get_ident()
+
+    def skipped_here(original: Any) -> Any:
+        def init(tensor: Any, *args: Any, **kwargs: Any) -> Any:
+            return tensor if threading.get_ident() == loading else original(tensor, *args, **kwargs)
+
+        return init
+
+    # torch.nn.MultiheadAttention calls the initialisers it imported by name, not through torch.nn.init.
+    modules = (torch.nn.init, torch.nn.modules.activation)
+    saved = [(m, name, getattr(m, name)) for m in modules for name in _INIT_FUNCTIONS if hasattr(m, name)]
+    for module, name, function in saved:
+        setattr(module, name, skipped_here(function))
+    try:
+        yield
+    finally:
+        for module, name, function in saved:
+            setattr(module, name, function)
+
+
+@contextmanager
+def _assigning_checkpoint(open_clip: Any) -> Iterator[list[bool]]:
+    """Make open_clip's strict checkpoint load assign the tensors; yields a flag list, true once it did."""
+    import torch
+
+    factory = open_clip.factory
+    original = factory.load_checkpoint
+    assigned: list[bool] = []
+
+    def assign_state_dict(model: Any, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        if not strict:
+            return torch.nn.Module.load_state_dict(model, state_dict, strict=strict, assign=assign)
+        targets = model.state_dict(keep_vars=True)
+        # The model's dtype and device win, as when copying: a half-precision file still gives a float32 model.
+        ready = {
+            name: tensor.to(device=targets[name].device, dtype=targets[name].dtype) if name in targets else tensor
+            for name, tensor in state_dict.items()
+        }
+        result = torch.nn.Module.load_state_dict(model, ready, strict=True, assign=True)
+        assigned.append(True)
+        return result
+
+    def load_checkpoint(model: Any, *args: Any, **kwargs: Any) -> Any:
+        model.load_state_dict = assign_state_dict.__get__(model)
+        try:
+            return original(model, *args, **kwargs)
+        finally:
+            del model.load_state_dict
+
+    factory.load_checkpoint = load_checkpoint
+    try:
+        yield assigned
+    finally:
+        factory.load_checkpoint = original
 
 
 @contextmanager

@@ -12,8 +12,9 @@ file is recognised by its content either way and is never embedded twice.
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import stat
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
@@ -21,14 +22,26 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.catalog import Catalog, FileState
+import numpy as np
+
+from engine.catalog import Catalog, Companion, FileState
 from engine.embed.embedder import Embedder
+from engine.embed.preprocess import numpy_tail
 from engine.errors import Cancelled
+from engine.index.changes import group_by_root, list_changed
+from engine.index.pipeline import ModelPipeline
 from engine.media.decode import DecodedPhoto, DecodeOptions, DecodeResult, SkippedFile, decode_file
-from engine.media.scan import SYSTEM_FOLDERS, ListedFile, RootListing, is_image_name, list_root
+from engine.media.scan import (
+    ListedCompanion,
+    ListedFile,
+    RootListing,
+    kind_of,
+    list_root,
+)
 from engine.media.skip_reasons import REASONS, Skip
 from engine.media.thumbnails import ThumbnailCache
-from engine.paths import display, to_db
+from engine.media.video import VideoRefused, probe_video
+from engine.paths import display, runtime_cache_dir, to_db
 from engine.progress import NullProgress, ProgressReporter
 from engine.settings import LibrarySettings
 
@@ -51,6 +64,11 @@ class IndexSummary:
     unavailable_roots: list[str] = field(default_factory=list)
     seconds: float = 0.0
     albums: list[str] = field(default_factory=list)  # what happened to new photos' albums
+    # Where the time went, in seconds: "loading the model", "decoding" (summed over the decoding threads),
+    # "model", "catalog writes", and the pipeline's waits ("waiting for decoding", "waiting for the model").
+    stages: Counter[str] = field(default_factory=Counter)
+    first_batch_s: float | None = None  # from the start of the run to the first embedded batch committed
+    runtime: str | None = None  # how the image tower ran (`RuntimeChoice.line`), when the model ran on the CPU
 
     def lines(self) -> list[str]:
         """The summary as short lines for people."""
@@ -63,14 +81,45 @@ class IndexSummary:
             out.extend(f"  {count} × {REASONS.get(reason, reason)}" for reason, count in self.skipped.most_common())
         out.extend(f"root not available (unmounted or missing), its photos kept: {r}" for r in self.unavailable_roots)
         out.extend(self.albums)
+        if self.runtime and not self.runtime.endswith("torch-fp32"):
+            out.append(self.runtime)
+        return out
+
+    def timing_lines(self) -> list[str]:
+        """Where the time went, for people: the stages in seconds (decoding summed over its threads)."""
+        out = [f"total {self.seconds:.2f} s"]
+        if self.first_batch_s is not None:
+            out.append(f"first batch embedded and saved after {self.first_batch_s:.2f} s")
+        out.extend(f"  {stage}: {seconds:.2f} s" for stage, seconds in self.stages.most_common())
+        out.append(self.runtime or "image tower: torch-fp32")
         return out
 
 
 @dataclass(frozen=True)
 class _WorkItem:
     root_id: int
-    file: ListedFile
+    file: ListedFile  # the file shown, with the item's other files (RAW, motion) as its companions
     known: FileState | None
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    """A decoded item: its shown file's result and what became of its other files."""
+
+    result: DecodeResult
+    companions: tuple[Companion, ...] = ()
+    companion_skips: tuple[tuple[ListedCompanion, Skip], ...] = ()
+    motion_duration: float | None = None
+
+    @property
+    def frames(self) -> int:
+        """How many images the model sees for it (a video's sampled frames, else one)."""
+        inputs = self.result.model_input if isinstance(self.result, DecodedPhoto) else None
+        return len(inputs) if isinstance(inputs, list) else 1
+
+
+def _companion_state(file: ListedFile) -> tuple[tuple[bytes, int, int], ...]:
+    return tuple(sorted((to_db(c.path), c.size, c.mtime_ns) for c in file.companions))
 
 
 class Indexer:
@@ -107,6 +156,8 @@ class Indexer:
         self._gone_root: dict[int, Path] = {}
         self._scanned_roots: list[int] = []
         self._root_paths: dict[int, bytes] | None = None
+        self._started = time.monotonic()
+        self._stages_lock = threading.Lock()
 
     # -- planning --------------------------------------------------------------------------------
 
@@ -152,12 +203,18 @@ class Indexer:
             photos = {k: v for k, v in photos.items() if in_scope(k)}
             skipped = {k: v for k, v in skipped.items() if in_scope(k)}
         listed: set[bytes] = set()
+        companion_paths: set[bytes] = set()  # an item's other files: not photos, but not gone either
         work = []
         for item in listing.files:
             key = to_db(item.path)
             listed.add(key)
+            companion_paths.update(to_db(c.path) for c in item.companions)
             state = photos.get(key)
-            same_file = state is not None and (state.size, state.mtime_ns) == (item.size, item.mtime_ns)
+            same_file = (
+                state is not None
+                and (state.size, state.mtime_ns) == (item.size, item.mtime_ns)
+                and state.companions == _companion_state(item)
+            )
             if same_file and state is not None and state.hash in complete:
                 self.summary.unchanged += 1
                 continue
@@ -180,7 +237,10 @@ class Indexer:
             stale = [
                 p
                 for p in skipped
-                if p not in listed and p not in problem_paths and not listing.is_under_unlisted(Path(os.fsdecode(p)))
+                if p not in listed
+                and p not in companion_paths
+                and p not in problem_paths
+                and not listing.is_under_unlisted(Path(os.fsdecode(p)))
             ]
             self.catalog.forget_skipped(stale)
         for key, state in photos.items():
@@ -213,7 +273,7 @@ class Indexer:
         return self._run(rescan, changes)
 
     def _run(self, roots: Sequence[Path], changes: dict[Path, list[Path]] | None) -> IndexSummary:
-        started = time.monotonic()
+        started = self._started = time.monotonic()
         work = self._plan(roots, changes)
         if self._load_model is None:
             self.progress.phase("Indexing photos", len(work))
@@ -239,72 +299,187 @@ class Indexer:
         return DecodeOptions(
             thumbnail_size=self.settings.thumbnail_size,
             model_input_size=embedder.image_size if embedder else 0,
-            preprocess=embedder.preprocess if embedder else None,
+            preprocess=numpy_tail(embedder.preprocess) if embedder else None,
             max_pixels=int(self.settings.max_megapixels * 1_000_000),
         )
+
+    def _decode_item(self, item: _WorkItem, options: DecodeOptions, complete: frozenset[str]) -> _Decoded:
+        """Decode an item's shown file and check its other files (runs in a decode worker)."""
+        started = time.perf_counter()
+        try:
+            return self._decode_files(item, options, complete)
+        finally:
+            with self._stages_lock:
+                self.summary.stages["decoding"] += time.perf_counter() - started
+
+    def _decode_files(self, item: _WorkItem, options: DecodeOptions, complete: frozenset[str]) -> _Decoded:
+        result = decode_file(item.file.path, options, self.thumbnails.write, complete)
+        if isinstance(result, SkippedFile) or not item.file.companions:
+            return _Decoded(result)
+        kept: list[Companion] = []
+        skips: list[tuple[ListedCompanion, Skip]] = []
+        duration = None
+        for companion in item.file.companions:
+            try:
+                st = os.stat(companion.path)
+            except OSError:
+                skips.append((companion, Skip("vanished", "the other file of this item is gone")))
+                continue
+            if companion.role == "motion":
+                # A Live Photo's motion must be a playable clip; a bad one leaves the still a plain photo.
+                try:
+                    duration = probe_video(companion.path, 0, 0, 0, options.max_pixels).duration
+                except VideoRefused as refused:
+                    skips.append((companion, refused.skip))
+                    continue
+            kept.append(Companion(to_db(companion.path), companion.role, st.st_size, st.st_mtime_ns))
+        return _Decoded(result, tuple(kept), tuple(skips), duration)
 
     def _process(self, work: list[_WorkItem]) -> None:
         if not work:
             return
         if self._load_model is not None:
             self.progress.phase(f"Loading the CLIP model ({self.settings.model.name})")
+            loading = time.perf_counter()
             self.embedder, self.model_id = self._load_model()
+            self.summary.stages["loading the model"] += time.perf_counter() - loading
             self.progress.phase("Indexing photos", len(work))
+        threads = self.settings.index_threads()
+        if self.embedder is not None:
+            self._choose_runtime(len(work), threads)
         options = self._decode_options()
         complete = frozenset(self._complete_hashes())
-        workers = self.settings.decode_workers or min(16, os.cpu_count() or 2)
+        workers = self.settings.decode_workers or threads
         batch_size = self.settings.batch_size or (self.embedder.default_batch_size() if self.embedder else 64)
-        decode: Callable[[Path], DecodeResult] = lambda path: decode_file(  # noqa: E731
-            path, options, self.thumbnails.write, complete
+        decode: Callable[[_WorkItem], _Decoded] = lambda item: self._decode_item(item, options, complete)  # noqa: E731
+        pipeline: ModelPipeline[tuple[_WorkItem, _Decoded]] = ModelPipeline(
+            lambda batch: self._embed([d.result for _, d in batch], batch_size),
+            self._commit,
+            self.summary.stages,
+            threaded=self.embedder is not None,
         )
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photoatlas-decode")
-        window: deque[tuple[_WorkItem, Future[DecodeResult]]] = deque()
-        to_embed: list[tuple[_WorkItem, DecodedPhoto]] = []
-        to_write: list[tuple[_WorkItem, DecodeResult]] = []
+        window: deque[tuple[_WorkItem, Future[_Decoded]]] = deque()
+        to_embed: list[tuple[_WorkItem, _Decoded]] = []
+        to_write: list[tuple[_WorkItem, _Decoded]] = []
+        frames = 0  # images waiting for the model: a video counts its sampled frames
         last_commit = time.monotonic()
         queue = iter(work)
         try:
             # Keep two batches' worth of decodes in flight so the model never waits on JPEG decoding.
             for item in queue:
-                window.append((item, pool.submit(decode, item.file.path)))
+                window.append((item, pool.submit(decode, item)))
                 if len(window) >= 2 * batch_size + workers:
                     break
             while window:
                 item, future = window.popleft()
-                result = future.result()
+                waited = time.perf_counter()
+                decoded = future.result()
+                self.summary.stages["waiting for decoding"] += time.perf_counter() - waited
                 next_item = next(queue, None)
                 if next_item is not None:
-                    window.append((next_item, pool.submit(decode, next_item.file.path)))
-                if isinstance(result, DecodedPhoto) and self.embedder is not None:
-                    to_embed.append((item, result))
+                    window.append((next_item, pool.submit(decode, next_item)))
+                if isinstance(decoded.result, DecodedPhoto) and self.embedder is not None:
+                    to_embed.append((item, decoded))
+                    frames += decoded.frames
                 else:
-                    to_write.append((item, result))
+                    to_write.append((item, decoded))
                 self.progress.advance(1)
+                pipeline.commit_finished()
                 due = time.monotonic() - last_commit > COMMIT_EVERY_S or len(to_write) >= COMMIT_EVERY_ITEMS
-                if len(to_embed) >= batch_size or (due and not to_embed):
-                    self._flush(to_embed, to_write)
+                if frames >= batch_size or (due and not to_embed):
+                    frames = 0
+                    pipeline.submit(to_embed, to_write)
+                    to_embed, to_write = [], []
                     last_commit = time.monotonic()
                 if self.progress.is_cancelled():
-                    self._flush(to_embed, to_write)
+                    pipeline.submit(to_embed, to_write)
+                    pipeline.finish()
                     raise Cancelled("indexing cancelled; finished photos are saved, run it again to continue")
-            self._flush(to_embed, to_write)
+            pipeline.submit(to_embed, to_write)
+            pipeline.finish()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            pipeline.close()
+        if self.embedder is not None and self.embedder.runtime_choice is not None:
+            self.summary.runtime = self.embedder.runtime_choice.line()
 
-    def _flush(
-        self, to_embed: list[tuple[_WorkItem, DecodedPhoto]], to_write: list[tuple[_WorkItem, DecodeResult]]
+    def _choose_runtime(self, images: int, threads: int) -> None:
+        """Let the model run on the fastest CPU runtime; it is built (once per model) only for a long run."""
+        from engine.embed.runtime import worth_building
+
+        assert self.embedder is not None
+        self.embedder.use_image_runtime(
+            self.settings.image_runtime,
+            runtime_cache_dir(),
+            threads,
+            build=worth_building(self.embedder.model, images),
+        )
+
+    def _commit(
+        self,
+        to_embed: list[tuple[_WorkItem, _Decoded]],
+        to_write: list[tuple[_WorkItem, _Decoded]],
+        vectors: Sequence[np.ndarray],
     ) -> None:
-        vectors = self.embedder.embed_images([d.model_input for _, d in to_embed]) if to_embed and self.embedder else []
+        """Write decoded items, and the embedded ones with their vectors, in one transaction."""
+        started = time.perf_counter()
         with self.catalog.transaction():
-            for item, result in [*to_write, *to_embed]:
-                self._write(item, result)
+            for item, decoded in [*to_write, *to_embed]:
+                self._write_item(item, decoded)
             if to_embed and self.model_id is not None:
                 self.catalog.put_embeddings(
-                    self.model_id, ((d.hash, v) for (_, d), v in zip(to_embed, vectors, strict=True))
+                    self.model_id, ((d.result.hash, v) for (_, d), v in zip(to_embed, vectors, strict=True))
                 )
                 self.summary.embedded += len(to_embed)
-        to_embed.clear()
-        to_write.clear()
+        self.summary.stages["catalog writes"] += time.perf_counter() - started
+        if to_embed and self.summary.first_batch_s is None:
+            self.summary.first_batch_s = time.monotonic() - self._started
+
+    def _embed(self, results: Sequence[DecodeResult], batch_size: int) -> list[np.ndarray]:
+        """One unit vector per item: a photo's embedding, or the re-normalised mean of a video's frames'."""
+        assert self.embedder is not None
+        started = time.perf_counter()
+        try:
+            return self._embed_batches(results, batch_size)
+        finally:
+            with self._stages_lock:
+                self.summary.stages["model"] += time.perf_counter() - started
+
+    def _embed_batches(self, results: Sequence[DecodeResult], batch_size: int) -> list[np.ndarray]:
+        assert self.embedder is not None
+        inputs: list[object] = []
+        spans: list[tuple[int, int]] = []
+        for result in results:
+            model_input = result.model_input if isinstance(result, DecodedPhoto) else None
+            frames = model_input if isinstance(model_input, list) else [model_input]
+            spans.append((len(inputs), len(inputs) + len(frames)))
+            inputs.extend(frames)
+        step = max(1, batch_size)
+        embedded = np.concatenate(
+            [self.embedder.embed_images(inputs[i : i + step]) for i in range(0, len(inputs), step)]
+        )
+        vectors = []
+        for start, end in spans:
+            mean = embedded[start:end].mean(axis=0)
+            vectors.append((mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32))
+        return vectors
+
+    def _write_item(self, item: _WorkItem, decoded: _Decoded) -> None:
+        for companion, skip in decoded.companion_skips:
+            self.catalog.record_skipped(
+                item.root_id,
+                to_db(companion.path),
+                skip.reason,
+                skip.detail,
+                companion.size,
+                companion.mtime_ns,
+                skip.permanent,
+            )
+            self.summary.skipped[skip.reason] += 1
+        photo_id = self._write(item, decoded.result, decoded)
+        if photo_id is not None:
+            self.catalog.set_companions(photo_id, decoded.companions)
 
     def _vanished_with(self, hash_: str) -> list[int]:
         """Photos with this content whose file is no longer where the catalog says, under a root that is
@@ -318,7 +493,8 @@ class Indexer:
             if _root_available(self._root_paths[root_id]) and _missing(path)
         ]
 
-    def _write(self, item: _WorkItem, result: DecodeResult) -> None:
+    def _write(self, item: _WorkItem, result: DecodeResult, decoded: _Decoded | None = None) -> int | None:
+        """Catalog one decoded file; returns the id of its photo row (None when it was skipped)."""
         catalog, root_id, key = self.catalog, item.root_id, to_db(item.file.path)
         if isinstance(result, SkippedFile):
             size = result.size or item.file.size
@@ -327,8 +503,12 @@ class Indexer:
                 root_id, key, result.skip.reason, result.skip.detail, size, mtime, result.skip.permanent
             )
             self.summary.skipped[result.skip.reason] += 1
-            return
+            return None
+        companions = decoded.companions if decoded is not None else ()
+        kind = kind_of(item.file.path, (c.role for c in companions))
         meta = result.meta if isinstance(result, DecodedPhoto) else None
+        if meta is not None and decoded is not None and decoded.motion_duration is not None:
+            meta = dataclasses.replace(meta, duration=decoded.motion_duration)
         if isinstance(result, DecodedPhoto) and result.thumbnail_relpath and result.thumbnail_size:
             catalog.put_thumbnail(result.hash, result.thumbnail_relpath, *result.thumbnail_size)
         known = item.known
@@ -341,6 +521,7 @@ class Indexer:
                 mtime_ns=result.mtime_ns,
                 hash_=result.hash,
                 meta=meta,
+                kind=kind,
             )
             if known.hash == result.hash:
                 self.summary.unchanged += 1
@@ -348,7 +529,7 @@ class Indexer:
                 self.summary.updated += 1
                 if known.hash:
                     catalog.content_replaced(known.id, known.hash, result.hash)
-            return
+            return known.id
         moved_from = self._gone_by_hash.get(result.hash)
         if moved_from or (moved_from := self._vanished_with(result.hash)):
             photo_id = moved_from.pop()
@@ -361,19 +542,20 @@ class Indexer:
                 mtime_ns=result.mtime_ns,
                 hash_=result.hash,
                 meta=meta,
+                kind=kind,
             )
             self.summary.moved += 1
-            return
+            return photo_id
         if meta is None:
             meta = catalog.meta_for_hash(result.hash)
         if meta is None:  # content known but its only photo row is gone: decode it after all
             redone = decode_file(item.file.path, self._decode_options(), self.thumbnails.write)
             if not isinstance(redone, DecodedPhoto):
-                self._write(item, redone)
-                return
+                return self._write(item, redone, decoded)
             meta = redone.meta
-        catalog.insert_photo(root_id, key, result.size, result.mtime_ns, result.hash, meta)
+        photo_id = catalog.insert_photo(root_id, key, result.size, result.mtime_ns, result.hash, meta, kind)
         self.summary.added += 1
+        return photo_id
 
 
 def _root_available(path: bytes) -> bool:
@@ -389,76 +571,3 @@ def _missing(path: bytes) -> bool:
     except OSError:
         return False
     return False
-
-
-def group_by_root(paths: Iterable[Path], roots: Sequence[Path], exclude: Sequence[Path] = ()) -> dict[Path, list[Path]]:
-    """The changed paths worth listing, by the innermost root holding them; the rest (outside every root,
-    hidden, system folders, the library's own folder) are dropped, as a full listing would skip them."""
-    out: dict[Path, list[Path]] = {}
-    for path in paths:
-        if any(path.is_relative_to(e) for e in exclude):
-            continue
-        holders = [r for r in roots if path.is_relative_to(r)]
-        if not holders:
-            continue
-        root = max(holders, key=lambda r: len(r.parts))
-        parts = path.relative_to(root).parts
-        if any(p.startswith(".") or p in SYSTEM_FOLDERS for p in parts):
-            continue
-        out.setdefault(root, []).append(path)
-    return out
-
-
-def list_changed(
-    root: Path, paths: Sequence[Path], exclude: Sequence[Path] = (), progress: ProgressReporter | None = None
-) -> tuple[RootListing, Callable[[bytes], bool]]:
-    """List only some paths under `root`: existing folders whole, existing image files alone.
-
-    Returns the listing and the test of which catalog paths it covers: a covered path that is not listed
-    is gone. A path that cannot be read is listed as unlisted, so what the catalog knows there is kept.
-    """
-    listing = RootListing(root=root)
-    scopes = _outermost(paths)
-    for scope in scopes:
-        try:
-            st = os.stat(scope)
-        except (FileNotFoundError, NotADirectoryError):
-            continue  # deleted, or moved away: nothing listed, so its photos are gone
-        except OSError as exc:
-            listing.problems.append((scope, Skip(_reason(exc), exc.strerror or str(exc))))
-            listing.unlisted_dirs.append(scope)
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            sub = list_root(scope, exclude=exclude, progress=progress)
-            if not sub.available:  # went away between the stat and the listing
-                listing.unlisted_dirs.append(scope)
-            listing.files.extend(sub.files)
-            listing.problems.extend(sub.problems)
-            listing.unlisted_dirs.extend(sub.unlisted_dirs)
-        elif stat.S_ISREG(st.st_mode) and is_image_name(scope.name):
-            listing.files.append(ListedFile(scope, st.st_size, st.st_mtime_ns))
-    covered = frozenset(to_db(s) for s in scopes)
-    sep = os.fsencode(os.sep)
-
-    def in_scope(key: bytes) -> bool:
-        # Walk up the key's folders: a set lookup per level, however many paths the batch holds.
-        while key:
-            if key in covered:
-                return True
-            key = key[: max(key.rfind(sep), 0)]
-        return False
-
-    return listing, in_scope
-
-
-def _outermost(paths: Iterable[Path]) -> list[Path]:
-    """The paths without those lying under another of them (a folder's listing covers its content)."""
-    chosen: set[Path] = set()
-    for path in sorted(set(paths), key=lambda p: len(p.parts)):
-        if not any(parent in chosen for parent in path.parents):
-            chosen.add(path)
-    return sorted(chosen)
-
-
-def _reason(exc: OSError) -> str:
-    return "permission-denied" if isinstance(exc, PermissionError) else "read-error"

@@ -4,8 +4,10 @@ The watcher only collects paths; it never touches the catalog. Applying a batch 
 separate step that the caller runs on its own single catalog writer (the CLI's loop, the window's serial
 worker), so watching never races a user action for the database.
 
-- Events arrive on watchdog's threads and are reduced to paths; a batch closes after a quiet period (or a
-  maximum delay during a long import), so a camera import of 500 files is one batch, not 500.
+- Events arrive on watchdog's threads and are reduced to paths; a batch closes after a quiet period, so a
+  burst of files (a folder pasted at once) is one batch, not one per file. While files keep arriving (a
+  camera import copying one photo after another), the files that have settled are delivered every few
+  seconds (`flush_seconds`), so the first photos reach their albums while the import goes on.
 - A file goes into a batch only once it has stopped growing: size and mtime unchanged across two looks at
   least `settle_seconds` apart.
 - Roots on network file systems, and roots where native events cannot be set up, are polled (and logged).
@@ -31,8 +33,8 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
-from engine.index.indexer import group_by_root
-from engine.media.scan import is_image_name
+from engine.index.changes import group_by_root
+from engine.media.scan import is_media_name
 from engine.paths import display
 from engine.watch.fs import Stat, file_state, folder_identity, network_fs_type, quiet_inotify_shutdown
 
@@ -107,7 +109,9 @@ class LibraryWatcher:
         roots: the folders to watch (the library's roots).
         exclude: folders whose changes are ignored (the library's own data).
         quiet_seconds: a batch closes once no event came for this long.
-        max_delay_seconds: ... or once its first event is this old, during a long stream of changes.
+        flush_seconds: during a stream of changes that never goes quiet, the files that have settled are
+            delivered once the batch's first event is this old (those still growing wait for the next batch).
+        max_delay_seconds: the longest a batch waits in any case (the lower of the two applies).
         settle_seconds: time between the two looks that tell a file has stopped growing.
         poll: poll every root instead of using native events.
         poll_seconds: interval of polling.
@@ -122,6 +126,7 @@ class LibraryWatcher:
         *,
         exclude: Sequence[Path] = (),
         quiet_seconds: float = 2.0,
+        flush_seconds: float = 3.0,
         max_delay_seconds: float = 30.0,
         settle_seconds: float = 1.0,
         poll: bool = False,
@@ -133,7 +138,8 @@ class LibraryWatcher:
         self.roots = [Path(r) for r in dict.fromkeys(roots)]
         self.exclude = [Path(e) for e in exclude]
         self.quiet_seconds = quiet_seconds
-        self.max_delay_seconds = max(max_delay_seconds, quiet_seconds)
+        self.flush_seconds = flush_seconds
+        self.max_delay_seconds = max(min(max_delay_seconds, flush_seconds), quiet_seconds)
         self.settle_seconds = settle_seconds
         self.poll = poll
         self.poll_seconds = poll_seconds
@@ -212,7 +218,7 @@ class LibraryWatcher:
             if path in self._roots:
                 self._check_roots_now.set()  # the root itself went or came: the root check decides
                 continue
-            if not is_folder and not is_image_name(path.name):
+            if not is_folder and not is_media_name(path.name):
                 continue
             if group_by_root([path], self.roots, self.exclude):
                 wanted.append(path)

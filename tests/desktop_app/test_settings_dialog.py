@@ -89,3 +89,12 @@ def test_a_file_that_is_not_a_model_is_refused_and_the_model_stays(window: MainW
     assert failed.args[0][0].isupper() and "photoatlas" not in failed.args[0]
     assert window.service.settings.model == before, "tried before it is kept"
     assert LibrarySettings.load(window.service.directory).model == before
+
+
+def test_cores_for_indexing_are_shown_and_chosen(qtbot, tmp_path: Path) -> None:
+    settings = LibrarySettings(model=ModelSpec("ViT-B-16", "openai"), threads=1)
+    box = SettingsDialog(settings, [], tmp_path, QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(box)
+    assert box.threads.value() == 1 and box.choice().engine.threads == 1
+    box.threads.setValue(0)
+    assert box.threads.text().startswith("Automatic") and box.choice().engine.threads == 0
