@@ -101,6 +101,7 @@ class Journal:
     clustering: int | None = None
     clustering_changed: bool = False
     seen: list[int] = field(default_factory=list)  # photos the clustering first weighed in this action
+    weighed: dict[int, int] = field(default_factory=dict)  # after it: those photos' clusters, for redo
     description: str | None = None  # set inside an action to word it from what it did; not stored here
 
     @property
@@ -117,6 +118,8 @@ class Journal:
             data["clustering"] = self.clustering
         if self.seen:
             data["seen"] = self.seen
+        if self.weighed:
+            data["weighed"] = {str(k): v for k, v in self.weighed.items()}
         return json.dumps(data)
 
     @classmethod
@@ -129,6 +132,7 @@ class Journal:
             data.get("clustering"),
             "clustering" in data,
             list(data.get("seen", [])),
+            {int(k): int(v) for k, v in data.get("weighed", {}).items()},
         )
 
 
@@ -428,6 +432,7 @@ class AlbumTables:
                 after.albums[album_id] = self.fields(album_id, ACTION_FIELDS)
             after.members = {h: self.placement(h) for h in journal.members}
             after.clustering, after.clustering_changed = after_clustering, journal.clustering_changed
+            after.weighed = self._clusterings.clusters_of(journal.seen)
             text = journal.description or description
             self._c.execute("UPDATE album_actions SET undone=? WHERE undone=?", (SUPERSEDED, UNDONE))
             self._c.execute(
@@ -501,6 +506,9 @@ class AlbumTables:
                 self.revive(album_id)
         if state.clustering_changed:
             self._clusterings.activate(state.clustering)
+        if not undoing:
+            # Redoing new photos' placement: the clustering weighed them again, as when the action ran.
+            self._clusterings.restore_seen(state.weighed)
         return set(state.albums) | revived
 
     def mark(self, action_id: int, undone: int) -> None:

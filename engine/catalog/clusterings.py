@@ -209,6 +209,30 @@ class ClusteringTables:
             (clustering_id, photo_id, cluster),
         )
 
+    def clusters_of(self, photo_ids: Sequence[int]) -> dict[int, int]:
+        """The current clustering's cluster of each of these photos it has weighed (−1: Other)."""
+        current = self.current_id()
+        if current is None or not photo_ids:
+            return {}
+        rows = self._c.execute(
+            f"SELECT photo_id, cluster FROM cluster_members WHERE clustering_id=? AND photo_id IN"
+            f" ({','.join('?' * len(photo_ids))})",
+            (current, *photo_ids),
+        ).fetchall()
+        return {int(pid): int(cluster) for pid, cluster in rows}
+
+    def restore_seen(self, weighed: dict[int, int]) -> None:
+        """Weigh photos into the current clustering again, as `clusters_of` gave them (photos since deleted
+        are skipped)."""
+        current = self.current_id()
+        if current is None or not weighed:
+            return
+        self._c.executemany(
+            "INSERT OR REPLACE INTO cluster_members(clustering_id, photo_id, cluster)"
+            " SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id=?)",
+            [(current, pid, cluster, pid) for pid, cluster in weighed.items()],
+        )
+
     def forget_photo(self, photo_id: int) -> None:
         """The clustering no longer knows this photo (its content changed): it is weighed again as new."""
         self._c.execute("DELETE FROM cluster_members WHERE photo_id=?", (photo_id,))

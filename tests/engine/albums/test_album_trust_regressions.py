@@ -80,3 +80,16 @@ def test_undoing_an_import_restores_the_clustering_too(clustered) -> None:
     assert same(before, now), difference(before, now)
     assert not {p for c in library.clusters() if c.id is not None for p in c.members} & set(new)
     assert library.assign_new_photos().assigned >= 1
+
+
+def test_redoing_an_import_restores_the_clustering_too(clustered) -> None:
+    """Redo of an "import" puts the new photos back in their albums and in the clusters that weighed them, as
+    after the import itself (the clusters listed them before the undo)."""
+    library, photos = clustered
+    photos.add([0, 1, 2])
+    assert library.assign_new_photos().assigned >= 1
+    after = read_state(library)
+    assert library.albums.undo() is not None
+    assert library.albums.redo() is not None
+    now = read_state(library)
+    assert same(after, now), difference(after, now)
