@@ -161,6 +161,7 @@ class PhotoViewer(QDialog):
         info.addRow("File", self.file_label)
         info.addRow("Kind", self.kind_label)
         info.addRow("Files", self.files_label)  # an item of several files: the JPEG with its RAW, a Live MOV
+        self._info = info
         info.addRow("Folder", self.folder_label)
         info.addRow("Taken", self.date_label)
         info.addRow("Camera", self.camera_label)
@@ -320,6 +321,12 @@ class PhotoViewer(QDialog):
             self._player.stop()  # type: ignore[attr-defined]
         self.picture_stack.setCurrentWidget(self.image_label)
 
+    def _show_files(self, files: Sequence[str]) -> None:
+        """The "Files" row lists an item's files when it has several (a JPEG with its RAW, a Live Photo's MOV);
+        for a single file it is hidden rather than left empty."""
+        self.files_label.setText("\n".join(Path(f).name for f in files) if len(files) > 1 else "")
+        self._info.setRowVisible(self.files_label, len(files) > 1)
+
     def show_current(self) -> None:
         self._stop_playing()
         self.details = details = self.service.photo_details(self.photo_id)
@@ -334,7 +341,7 @@ class PhotoViewer(QDialog):
             self.image_label.setText("This photo is no longer in the library.")
             for label in (self.file_label, self.folder_label, self.date_label, self.camera_label, self.kind_label):
                 label.clear()
-            self.files_label.clear()
+            self._show_files([])
             self.folder_button.setEnabled(False)
             self.open_button.setEnabled(False)
             self.play_button.setVisible(False)
@@ -342,7 +349,7 @@ class PhotoViewer(QDialog):
         self.setWindowTitle(f"{details.file_name} — PhotoAtlas")
         self.file_label.setText(details.file_name)
         self.kind_label.setText(describe_kind(details))
-        self.files_label.setText("\n".join(Path(f).name for f in details.files) if len(details.files) > 1 else "")
+        self._show_files(details.files)
         self.folder_label.setText(details.folder)
         clip = details.motion_path
         self.play_button.setVisible(clip is not None)

@@ -70,6 +70,9 @@ def test_the_viewer_plays_clips_and_lists_every_file_of_an_item(media_window: Ma
         for _ in ids:
             details = viewer.details
             kinds.append((details.file_name, describe_kind(details), viewer.play_button.isVisibleTo(viewer)))
+            # The "Files" row shows only for an item of several files, never empty.
+            files_shown = viewer.files_label.isVisibleTo(viewer)
+            assert files_shown == (len(details.files) > 1), (details.file_name, details.files)
             if viewer.play_button.isVisibleTo(viewer):
                 qtbot.mouseClick(viewer.play_button, Qt.MouseButton.LeftButton)
             qtbot.keyClick(viewer, Qt.Key.Key_Right)  # the same stepping as for photos
