@@ -12,10 +12,10 @@ import hashlib
 import io
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -89,6 +89,7 @@ class SkippedFile:
 
 
 DecodeResult = DecodedPhoto | KnownContent | SkippedFile
+_Read = TypeVar("_Read")
 
 
 def content_hash(data: bytes) -> str:
@@ -113,6 +114,30 @@ def read_snapshot(path: Path) -> Snapshot:
 
 class ChangedWhileReading(OSError):
     """The file's size or mtime moved while it was being read."""
+
+
+def read_or_skip(path: Path, read: Callable[[Path], _Read]) -> _Read | SkippedFile:
+    """`read(path)` (a snapshot or a hash of the file), or the skipped file saying why it could not be read."""
+    try:
+        return read(path)
+    except ChangedWhileReading:
+        return SkippedFile(path, 0, 0, Skip("changing"))
+    except FileNotFoundError:
+        return SkippedFile(path, 0, 0, Skip("vanished"))
+    except PermissionError as exc:
+        return SkippedFile(path, 0, 0, Skip("permission-denied", exc.strerror or ""))
+    except OSError as exc:
+        return SkippedFile(path, 0, 0, Skip("read-error", exc.strerror or str(exc)))
+
+
+def settled_result(path: Path, size: int, mtime_ns: int, hash_: str, complete_hashes: Set[str]) -> DecodeResult | None:
+    """What a read file comes to without decoding: skipped when empty, known when the catalog has its content
+    fully processed; None when it must be decoded."""
+    if size == 0:
+        return SkippedFile(path, 0, mtime_ns, Skip("empty"))
+    if hash_ in complete_hashes:
+        return KnownContent(path, size, mtime_ns, hash_)
+    return None
 
 
 def _ensure_heif() -> None:
@@ -163,20 +188,12 @@ def decode_file(
         from engine.media.raw import decode_raw
 
         return decode_raw(path, options, write_thumbnail, complete_hashes)
-    try:
-        snap = read_snapshot(path)
-    except ChangedWhileReading:
-        return SkippedFile(path, 0, 0, Skip("changing"))
-    except FileNotFoundError:
-        return SkippedFile(path, 0, 0, Skip("vanished"))
-    except PermissionError as exc:
-        return SkippedFile(path, 0, 0, Skip("permission-denied", exc.strerror or ""))
-    except OSError as exc:
-        return SkippedFile(path, 0, 0, Skip("read-error", exc.strerror or str(exc)))
-    if snap.size == 0:
-        return SkippedFile(path, 0, snap.mtime_ns, Skip("empty"))
-    if snap.hash in complete_hashes:
-        return KnownContent(path, snap.size, snap.mtime_ns, snap.hash)
+    snap = read_or_skip(path, read_snapshot)
+    if isinstance(snap, SkippedFile):
+        return snap
+    settled = settled_result(path, snap.size, snap.mtime_ns, snap.hash, complete_hashes)
+    if settled is not None:
+        return settled
     try:
         return _decode_snapshot(path, snap, options, write_thumbnail)
     except _Refused as refused:

@@ -20,15 +20,15 @@ from engine.catalog import PhotoMeta
 from engine.media.decode import (
     EXIF_MAKE,
     EXIF_MODEL,
-    ChangedWhileReading,
     DecodedPhoto,
     DecodeOptions,
     DecodeResult,
-    KnownContent,
     SkippedFile,
     Snapshot,
     file_time,
+    read_or_skip,
     read_snapshot,
+    settled_result,
     still_changing,
 )
 from engine.media.skip_reasons import Skip
@@ -44,20 +44,12 @@ def decode_raw(
     complete_hashes: Set[str] = frozenset(),
 ) -> DecodeResult:
     """Read, hash and decode one RAW file; never raises for a bad file, returns a `SkippedFile` instead."""
-    try:
-        snap = read_snapshot(path)
-    except ChangedWhileReading:
-        return SkippedFile(path, 0, 0, Skip("changing"))
-    except FileNotFoundError:
-        return SkippedFile(path, 0, 0, Skip("vanished"))
-    except PermissionError as exc:
-        return SkippedFile(path, 0, 0, Skip("permission-denied", exc.strerror or ""))
-    except OSError as exc:
-        return SkippedFile(path, 0, 0, Skip("read-error", exc.strerror or str(exc)))
-    if snap.size == 0:
-        return SkippedFile(path, 0, snap.mtime_ns, Skip("empty"))
-    if snap.hash in complete_hashes:
-        return KnownContent(path, snap.size, snap.mtime_ns, snap.hash)
+    snap = read_or_skip(path, read_snapshot)
+    if isinstance(snap, SkippedFile):
+        return snap
+    settled = settled_result(path, snap.size, snap.mtime_ns, snap.hash, complete_hashes)
+    if settled is not None:
+        return settled
     try:
         import rawpy
     except ImportError:

@@ -28,10 +28,11 @@ from engine.media.decode import (
     DecodedPhoto,
     DecodeOptions,
     DecodeResult,
-    KnownContent,
     SkippedFile,
     Snapshot,
     file_time,
+    read_or_skip,
+    settled_result,
     still_changing,
 )
 from engine.media.skip_reasons import Skip
@@ -342,20 +343,13 @@ def decode_video(
 
     The model input is a list of preprocessed frames; the indexer embeds them and averages.
     """
-    try:
-        hash_, size, mtime_ns = hash_file(path)
-    except ChangedWhileReading:
-        return SkippedFile(path, 0, 0, Skip("changing"))
-    except FileNotFoundError:
-        return SkippedFile(path, 0, 0, Skip("vanished"))
-    except PermissionError as exc:
-        return SkippedFile(path, 0, 0, Skip("permission-denied", exc.strerror or ""))
-    except OSError as exc:
-        return SkippedFile(path, 0, 0, Skip("read-error", exc.strerror or str(exc)))
-    if size == 0:
-        return SkippedFile(path, 0, mtime_ns, Skip("empty"))
-    if hash_ in complete_hashes:
-        return KnownContent(path, size, mtime_ns, hash_)
+    hashed = read_or_skip(path, hash_file)
+    if isinstance(hashed, SkippedFile):
+        return hashed
+    hash_, size, mtime_ns = hashed
+    settled = settled_result(path, size, mtime_ns, hash_, complete_hashes)
+    if settled is not None:
+        return settled
     try:
         import av  # noqa: F401
     except ImportError:
