@@ -18,12 +18,13 @@ from engine.albums.store import AlbumStore
 from engine.catalog import CATALOG_FILE, Catalog, PhotoRow
 from engine.catalog.albums import HistoryEntry
 from engine.embed.embedder import Embedder, load_and_try, model_key, select_device, shared_embedder
+from engine.embed.exported import ExportedEmbedder, exported_tower, load_exported
 from engine.errors import CatalogError, InvalidInputError, ModelUnavailableError
 from engine.index.indexer import Indexer, IndexSummary
 from engine.media.thumbnails import ThumbnailCache
 from engine.naming.album_names import NamingSummary
 from engine.naming.vocabulary import Vocabulary, VocabularyChoice, builtin_vocabulary, vocabulary_for
-from engine.paths import default_library_dir, display, from_db, model_cache_dir, to_db
+from engine.paths import default_library_dir, display, from_db, model_cache_dir, runtime_cache_dir, to_db
 from engine.progress import ProgressReporter
 from engine.settings import LibrarySettings, ModelSpec
 
@@ -232,11 +233,21 @@ class Library:
             save: False uses them for this session only, e.g. until the command that asked for them succeeds
                 (then `save_settings`).
         """
-        if (settings.model, settings.device) != (self._settings.model, self._settings.device):
+        if settings.model != self._settings.model or not self._runs_on(settings.device):
             self._embedder = None
         self._settings = settings
         if save:
             self.save_settings()
+
+    def _runs_on(self, device: str) -> bool:
+        """Whether the loaded model (if any) already runs where `device` asks, e.g. "cpu" after "auto" chose it:
+        `index --model FILE --device cpu` then loads the model once, not once to try it and again to index."""
+        if self._embedder is None or device == self._settings.device:
+            return True
+        try:
+            return select_device(device) == self._embedder.device
+        except ModelUnavailableError:
+            return False
 
     def save_settings(self) -> None:
         """Save the settings in use (after `update_settings(..., save=False)`)."""
@@ -273,8 +284,11 @@ class Library:
             pretrained=pretrained or current.pretrained,
             config=config if config is not None else (current.config if same_model else None),
         ).resolved()
-        # Checked before anything is copied or saved: a failure leaves the previous choice as it was.
-        tried = load_and_try(spec, self._settings.device, self._settings.offline, model_cache_dir())
+        # Checked before anything is copied or saved: a failure leaves the previous choice as it was. Weights
+        # whose image tower was exported here were loaded then: that load was the check.
+        exported = spec.pretrained_is_file and exported_tower(runtime_cache_dir(), model_key(spec)) is not None
+        settings = self._settings
+        tried = None if exported else load_and_try(spec, settings.device, settings.offline, model_cache_dir())
         if config is not None:
             copy = self.directory / "models" / f"{name}.json"
             copy.parent.mkdir(exist_ok=True)
@@ -473,12 +487,28 @@ class Library:
         model_id = self.model_id()
         return assign_new_photos(self.catalog, model_id) if model_id is not None else None
 
-    def _load_model_for_indexing(self) -> tuple[Embedder, int]:
-        embedder = self.embedder()
+    def _load_model_for_indexing(self) -> tuple[Embedder | ExportedEmbedder, int]:
+        embedder = self._exported_embedder() or self.embedder()
         model_id = self.catalog.model_id(embedder.key, embedder.dim)
         self.catalog.set_meta(META_MODEL_KEY, embedder.key)
         self.catalog.set_meta(META_MODEL_SPEC, _spec_fingerprint(self._settings.model))
         return embedder, model_id
+
+    def _exported_embedder(self) -> ExportedEmbedder | None:
+        """The image tower exported on this machine, when indexing can run from it without loading the model
+        (`engine.embed.exported`); None when the model is loaded already, or must be."""
+        if self._embedder is not None:
+            return None
+        settings = self._settings
+        key = self._stored_model_key() or model_key(settings.model)
+        return load_exported(
+            settings.model,
+            key,
+            runtime_cache_dir(),
+            device=settings.device,
+            preference=settings.image_runtime,
+            threads=settings.index_threads(),
+        )
 
     def photos(self) -> list[PhotoRow]:
         """Every photo in the catalog; `embedded` refers to the library's current model."""

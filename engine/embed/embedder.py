@@ -14,7 +14,7 @@ import os
 import socket
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -48,12 +48,24 @@ def select_device(requested: str = "auto") -> str:
     return requested
 
 
+# Digests of weights files this process has hashed, by what would change with their content: one command
+# asks for the model's key several times (trying the file, loading it, the catalog's model id), and hashing
+# ViT-B-32's 600 MB takes most of a second each time.
+_digests: dict[tuple[str, int, int, int], str] = {}
+
+
 def _file_digest(path: Path) -> str:
+    stat = path.stat()
+    identity = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    known = _digests.get(identity)
+    if known is not None:
+        return known
     digest = hashlib.blake2b(digest_size=8)
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+    _digests[identity] = digest.hexdigest()
+    return _digests[identity]
 
 
 def model_key(spec: ModelSpec) -> str:
@@ -145,6 +157,18 @@ class Embedder:
         self._image_runtime = None
         self.runtime_choice = None
 
+    def decode_transform(self) -> Callable[[Any], Any]:
+        """The preprocessing the decoding workers run on each photo (the model's own, its tail in numpy)."""
+        from engine.embed.preprocess import numpy_tail
+
+        return numpy_tail(self.preprocess)
+
+    def prepare_image_runtime(self, preference: str, cache_root: Path | None, threads: int, images: int) -> None:
+        """`use_image_runtime` for an indexing run of `images` photos: the tower is exported only if that pays."""
+        from engine.embed.runtime import worth_building
+
+        self.use_image_runtime(preference, cache_root, threads, build=worth_building(self.model, images))
+
     def _probe_dim(self) -> int:
         import torch
 
@@ -194,9 +218,23 @@ class Embedder:
             )
             if isinstance(self._image_runtime, TorchRuntime):
                 return None
+            self._remember_tower(cache_root)
         features = self._image_runtime.encode(pixels)
         norms = np.linalg.norm(features, axis=1, keepdims=True)
         return (features / np.maximum(norms, 1e-12)).astype(np.float32)
+
+    def _remember_tower(self, cache_root: Path | None) -> None:
+        """Let later indexing runs use the chosen exported tower without loading the model (`embed.exported`)."""
+        from engine.embed.exported import remember_tower
+        from engine.embed.runtime import cache_folder
+
+        choice = self.runtime_choice
+        if cache_root is None or choice is None or choice.name not in choice.checked:
+            return
+        folder = cache_folder(cache_root, self.key)
+        if folder.is_dir():
+            cosine = choice.checked[choice.name][0]
+            remember_tower(folder, self.image_size, self.dim, self.preprocess, choice.name, cosine)
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Embeddings (n × dim, L2-normalised) of texts through CLIP's text tower.

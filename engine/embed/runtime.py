@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -181,11 +182,16 @@ def _torch_int8_available() -> bool:
 
 def cache_folder(cache_root: Path, key: str) -> Path:
     """Where one model's exported towers live: new weights, a new exporter or torch mean a new folder."""
-    import torch
+    from importlib.metadata import PackageNotFoundError, version
 
     from engine.embed.onnx_export import EXPORT_FORMAT
 
-    identity = f"{key}|format:{EXPORT_FORMAT}|torch:{torch.__version__}"
+    # torch's version from its package metadata: asked before indexing, which may not import torch at all.
+    try:
+        torch_version = version("torch")
+    except PackageNotFoundError:
+        torch_version = "none"
+    identity = f"{key}|format:{EXPORT_FORMAT}|torch:{torch_version}"
     return cache_root / hashlib.blake2b(identity.encode("utf-8"), digest_size=10).hexdigest()
 
 
@@ -389,8 +395,7 @@ def clear_cache(cache_root: Path, key: str) -> None:
 
 def stack_pixels(batch: Sequence[Any]) -> np.ndarray:
     """A batch of preprocessed image tensors (or arrays) as one contiguous float32 array."""
-    import torch
-
-    if batch and isinstance(batch[0], torch.Tensor):
+    torch = sys.modules.get("torch")  # tensors exist only where torch is imported already: never import it here
+    if batch and torch is not None and isinstance(batch[0], torch.Tensor):
         return torch.stack(list(batch)).float().contiguous().numpy()
     return np.ascontiguousarray(np.stack([np.asarray(b) for b in batch]), dtype=np.float32)

@@ -26,7 +26,7 @@ import numpy as np
 
 from engine.catalog import Catalog, Companion, FileState
 from engine.embed.embedder import Embedder
-from engine.embed.preprocess import numpy_tail
+from engine.embed.exported import ExportedEmbedder
 from engine.errors import Cancelled
 from engine.index.changes import group_by_root, list_changed
 from engine.index.pipeline import ModelPipeline
@@ -136,7 +136,7 @@ class Indexer:
         catalog: Catalog,
         thumbnails: ThumbnailCache,
         settings: LibrarySettings,
-        load_model: Callable[[], tuple[Embedder, int]] | None = None,
+        load_model: Callable[[], tuple[Embedder | ExportedEmbedder, int]] | None = None,
         model_id: int | None = None,
         exclude: Sequence[Path] = (),
         progress: ProgressReporter | None = None,
@@ -146,7 +146,7 @@ class Indexer:
         self.settings = settings
         # The model loads only when some photo needs embedding, so a rescan of an unchanged library is quick.
         self._load_model = load_model
-        self.embedder: Embedder | None = None
+        self.embedder: Embedder | ExportedEmbedder | None = None
         self.model_id = model_id
         self.exclude = list(exclude)
         self.progress = progress or NullProgress()
@@ -299,7 +299,7 @@ class Indexer:
         return DecodeOptions(
             thumbnail_size=self.settings.thumbnail_size,
             model_input_size=embedder.image_size if embedder else 0,
-            preprocess=numpy_tail(embedder.preprocess) if embedder else None,
+            preprocess=embedder.decode_transform() if embedder else None,
             max_pixels=int(self.settings.max_megapixels * 1_000_000),
         )
 
@@ -406,15 +406,8 @@ class Indexer:
 
     def _choose_runtime(self, images: int, threads: int) -> None:
         """Let the model run on the fastest CPU runtime; it is built (once per model) only for a long run."""
-        from engine.embed.runtime import worth_building
-
         assert self.embedder is not None
-        self.embedder.use_image_runtime(
-            self.settings.image_runtime,
-            runtime_cache_dir(),
-            threads,
-            build=worth_building(self.embedder.model, images),
-        )
+        self.embedder.prepare_image_runtime(self.settings.image_runtime, runtime_cache_dir(), threads, images)
 
     def _commit(
         self,

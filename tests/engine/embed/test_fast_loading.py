@@ -108,3 +108,51 @@ def test_numpy_text_tower_only_where_it_is_exact(
     )
     assert "pool_type" in config.read_text()
     assert text_encoder_for(ModelSpec(tiny_model["name"], weights, str(config))) is None
+
+
+def test_one_command_hashes_the_weights_once(tiny_model: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model's key is asked for several times per command (try, load, catalog id): the file is read once,
+    and again only when it changes."""
+    import hashlib
+    import os
+
+    from engine.embed import embedder
+
+    reads: list[str] = []
+    real = hashlib.blake2b
+
+    def counting(*args: object, **kwargs: object) -> object:
+        reads.append("read")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(embedder.hashlib, "blake2b", counting)
+    monkeypatch.setattr(embedder, "_digests", {})
+    spec = ModelSpec(tiny_model["name"], tiny_model["pretrained"], tiny_model["config"])
+    first = embedder.model_key(spec)
+    assert len(reads) == 2  # the weights and the config
+    assert embedder.model_key(spec) == first and len(reads) == 2
+    stat = os.stat(tiny_model["pretrained"])
+    os.utime(tiny_model["pretrained"], ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert embedder.model_key(spec) == first and len(reads) == 3  # touched: read again, same content
+
+
+def test_a_device_that_resolves_to_the_same_keeps_the_loaded_model(
+    tiny_model: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`index --model FILE --device cpu` loads the model once: to try it, then indexes with it."""
+    from engine.embed import embedder
+    from engine.library import Library
+
+    library = Library(tmp_path / "library")
+    library.set_model(tiny_model["name"], tiny_model["pretrained"], tiny_model["config"])
+    tried = library.embedder()
+
+    def no_second_load(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model was loaded again")
+
+    monkeypatch.setattr(embedder, "load_embedder", no_second_load)
+    library.update_settings(library.settings.replace(device="cpu"), save=False)  # "auto" chose the CPU already
+    assert library.embedder() is tried
+    library.update_settings(library.settings.replace(model=ModelSpec("other", "file.pt")), save=False)
+    with pytest.raises(AssertionError, match="loaded again"):
+        library.embedder()  # another model is loaded anew
