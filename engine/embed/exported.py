@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,11 @@ def runs_on_cpu_without_torch(device: str) -> bool:
     if device != "auto" or not sys.platform.startswith("linux"):
         return False
     return not any(Path(p).exists() for p in ("/proc/driver/nvidia/version", "/dev/kfd", "/dev/dxg"))
+
+
+# The exported tower this process loaded last, by what identifies it (as `embedder.shared_embedder` does).
+_shared: tuple[tuple[object, ...], ExportedEmbedder] | None = None
+_shared_lock = threading.Lock()
 
 
 class ExportedEmbedder:
@@ -133,14 +139,24 @@ def load_exported(
     spec: ModelSpec, key: str, cache_root: Path, *, device: str, preference: str, threads: int
 ) -> ExportedEmbedder | None:
     """An `ExportedEmbedder` for this model, or None when the full model must load (see the module's notes)."""
+    global _shared
     if not runs_on_cpu_without_torch(device):
         return None
     found = exported_tower(cache_root, key, preference)
     if found is None:
         return None
+    folder, tower = found
+    files = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.onnx")))
+    identity = (spec, key, folder, json.dumps(tower, sort_keys=True), files, threads)
+    with _shared_lock:
+        if _shared is not None and _shared[0] == identity:
+            return _shared[1]  # a watched folder indexes a batch every few seconds: one session serves them all
     try:
-        return ExportedEmbedder(spec, key, *found, threads)
+        embedder = ExportedEmbedder(spec, key, folder, tower, threads)
     except Exception as exc:  # a damaged file: the full model loads, and the next long run re-exports
         log.warning("could not use the exported image tower (%s); loading the full model", exc)
-        forget_tower(found[0])
+        forget_tower(folder)
         return None
+    with _shared_lock:
+        _shared = (identity, embedder)
+    return embedder

@@ -90,6 +90,8 @@ def test_the_full_model_loads_when_the_exported_tower_cannot_serve(tiny_model: d
         return exported.load_exported(full.spec, full.key, tmp_path, **settings)  # type: ignore[arg-type]
 
     assert load() is not None
+    assert load() is load()  # one session serves a watched folder's batches
+    assert load(threads=2) is not load()
     assert load(device="cuda") is None and load(device="mps") is None  # a GPU keeps PyTorch
     assert load(preference="torch") is None and load(preference="onnx-fp32") is None  # another runtime asked for
     assert (
