@@ -36,8 +36,15 @@ the engine, and with it opening the window, stays fast.
 
 from __future__ import annotations
 
+import os
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+# Idle OpenMP threads (torch's CPU pool) sleep instead of spinning. On a busy machine a spinning pool waits on
+# threads that have no core: a 1,500-photo fit took 234 s on 2 threads against 29 s with this at load 6 on 2
+# cores (bench/RESULTS-cluster.md). Read when torch loads its OpenMP, so set before the engine imports torch;
+# a value the user set is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from engine.errors import (
     Cancelled,
