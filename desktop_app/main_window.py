@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from desktop_app.about import app_icon, show_about
 from desktop_app.album_actions import AlbumActions
 from desktop_app.coding_length_chart import attach_curve_chart
+from desktop_app.duplicates_view import DuplicatesView
 from desktop_app.history_actions import HistoryActions
 from desktop_app.messages import show_error
 from desktop_app.model_banner import ModelBanner
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(service.directory.name)  # Qt appends " — PhotoAtlas", the display name
         self.setWindowIcon(app_icon())
         self._search_query: str | None = None
+        self._search_ids: list[int] = []  # the last results shown, to come back to from an opened stack
         self._before_search: tuple[str, int | None] = ALL_PHOTOS
         self._reloading = False
 
@@ -101,9 +103,14 @@ class MainWindow(QMainWindow):
         self.grid_model = PhotoGridModel(self.loader, service.photo_path, self, badge=service.photo_badge)
         self.sidebar = AlbumSidebar(self.album_model)
         self.grid = ThumbnailGrid(self.loader, self.grid_model)
+        # Beside the sidebar: the photo grid, or the Duplicates list (a list of files, not of photos).
+        self.duplicates_view = DuplicatesView(service)
+        self.content = QStackedWidget()
+        self.content.addWidget(self.grid)
+        self.content.addWidget(self.duplicates_view)
         self.splitter = QSplitter()
         self.splitter.addWidget(self.sidebar)
-        self.splitter.addWidget(self.grid)
+        self.splitter.addWidget(self.content)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([260, 900])
         self.welcome = WelcomeView()
@@ -164,6 +171,7 @@ class MainWindow(QMainWindow):
         self.sidebar.photosDropped.connect(self._on_photos_dropped)
         self.sidebar.albumsDropped.connect(self._on_albums_dropped)
         self.grid.view.selectionModel().selectionChanged.connect(lambda *_: self.photo_actions.update_enabled())
+        self.grid.backRequested.connect(self._leave_stack)
 
         self._restore_geometry()
         self._update_page()
@@ -457,6 +465,12 @@ class MainWindow(QMainWindow):
             self.search_box.blockSignals(True)
             self.search_box.clear()
             self.search_box.blockSignals(False)
+        if entry.kind == "duplicates":
+            self.duplicates_view.reload()
+            self.content.setCurrentWidget(self.duplicates_view)
+            self.album_actions.update_enabled()
+            return
+        self.content.setCurrentWidget(self.grid)
         if entry.kind == "all":
             ids = self.service.all_photo_ids()
         elif entry.kind == "folder":
@@ -464,17 +478,30 @@ class MainWindow(QMainWindow):
             ids = self.service.folder_photo_ids(entry.folder)
         elif entry.kind == "year":
             ids = self.service.photos_by_year().get(entry.year or "", [])
+        elif entry.kind == "place" and entry.place is not None:
+            ids = self.service.place_photo_ids(entry.place.country, entry.place.city)
         else:
             album = self.service.album(entry.album.id if entry.album else None)
             ids = album.members if album else []
-        self.grid.show_photos(ids, entry.title, "No photos here.")
+        # A burst or a set of copies shows as one tile with a count; opening it shows the rest.
+        self.grid.show_photos(self.service.fold(ids), entry.title, "No photos here.", count=len(ids))
         self.album_actions.update_enabled()
+
+    def _leave_stack(self) -> None:
+        """Back from an opened stack to the album, folder, place or search results it was opened from."""
+        if self._search_query is not None:
+            self._show_search_results(self._search_query, self._search_ids)
+        else:
+            self._show_entry(self.sidebar.current_entry())
 
     def _show_search_results(self, query: str, ids: list[int]) -> None:
         if query != self._search_query:
             return  # the user has moved on
+        self._search_ids = ids
         self.sidebar.selectionModel().clearCurrentIndex()
         self.sidebar.clearSelection()
+        self.service.unfold()  # the best matches one by one, copies included
+        self.content.setCurrentWidget(self.grid)
         self.grid.show_photos(
             ids, f"Search: “{query}”", f"No good matches for “{query}”.\nTry other words, or fewer of them."
         )

@@ -14,6 +14,7 @@ from PySide6.QtGui import QFont, QPixmap
 
 from desktop_app.drag_data import ALBUMS_MIME, PHOTOS_MIME, albums_mime, photos_mime
 from desktop_app.photo_rows import UNDATED
+from desktop_app.places_sidebar import PlaceRow, place_rows, place_tooltip
 from desktop_app.qt_compat import emit
 from desktop_app.service import LibraryService
 from desktop_app.thumbnails import ThumbnailLoader, placeholder_pixmap
@@ -110,7 +111,7 @@ class PhotoGridModel(QAbstractListModel):
             emit(self.dataChanged, index, index, [Qt.ItemDataRole.DecorationRole, ROLE_LOADED])
 
 
-EntryKind = Literal["all", "album", "other", "folder", "year"]
+EntryKind = Literal["all", "album", "other", "folder", "year", "place", "duplicates"]
 EntryKey = tuple[str, int | str | None]
 
 
@@ -125,8 +126,9 @@ class SidebarEntry:
     folder: str | None = None  # a library folder or one of its subfolders, for kind "folder"
     year: str | None = None  # "2023", or "Undated", for kind "year"
     depth: int = 0  # a subfolder's level under its library folder
-    expandable: bool = False  # a folder with subfolders
+    expandable: bool = False  # a folder with subfolders (a country with cities)
     expanded: bool = False
+    place: PlaceRow | None = None  # a country or one of its cities, for kind "place"
 
     @property
     def key(self) -> EntryKey:
@@ -134,6 +136,9 @@ class SidebarEntry:
             return (self.kind, self.folder)
         if self.kind == "year":
             return (self.kind, self.year)
+        if self.kind == "place":
+            assert self.place is not None
+            return (self.kind, self.place.key)
         return (self.kind, self.album.id if self.album else None)
 
     @property
@@ -150,6 +155,11 @@ class SidebarEntry:
         if self.kind == "year":
             assert self.year is not None
             return self.year
+        if self.kind == "place":
+            assert self.place is not None
+            return self.place.title
+        if self.kind == "duplicates":
+            return "Duplicates"
         assert self.album is not None
         return "Other" if self.kind == "other" else self.album.title
 
@@ -191,6 +201,7 @@ class AlbumListModel(QAbstractListModel):
         self._entries: list[SidebarEntry] = []
         self.order = DEFAULT_ALBUM_ORDER
         self._expanded: set[str] = set()  # folders whose subfolders are shown
+        self._expanded_places: set[str] = set()  # countries whose cities are shown
         self._italic = QFont()
         self._italic.setItalic(True)
         loader.loaded.connect(self._on_loaded)
@@ -205,8 +216,25 @@ class AlbumListModel(QAbstractListModel):
             entries.append(SidebarEntry("album" if album.id is not None else "other", album, album.size, cover))
         for folder in self._service.photo_folders():
             entries += self._folder_tree(folder)
+        for place in place_rows(self._service.places(), self._expanded_places):
+            ids_in = self._service.place_photo_ids(place.country, place.city)
+            entries.append(
+                SidebarEntry(
+                    "place",
+                    None,
+                    place.count,
+                    ids_in[0] if ids_in else None,
+                    depth=place.depth,
+                    expandable=place.expandable,
+                    expanded=place.expanded,
+                    place=place,
+                )
+            )
         for year, ids_in in self._service.photos_by_year().items():
             entries.append(SidebarEntry("year", None, len(ids_in), ids_in[0], year=year))
+        duplicates = self._service.duplicates()
+        if duplicates:  # sets of files that hold one picture; the count is the sets
+            entries.append(SidebarEntry("duplicates", None, len(duplicates), duplicates[0].files[0].photo_id))
         if [e.key for e in entries] == [e.key for e in self._entries]:
             self._entries = entries
             if entries:
@@ -241,6 +269,12 @@ class AlbumListModel(QAbstractListModel):
         """Show (or hide) a folder's subfolders below it."""
         if expanded != (folder in self._expanded):
             (self._expanded.add if expanded else self._expanded.discard)(folder)
+            self.reload()
+
+    def set_place_expanded(self, country: str, expanded: bool) -> None:
+        """Show (or hide) a country's cities below it."""
+        if expanded != (country in self._expanded_places):
+            (self._expanded_places.add if expanded else self._expanded_places.discard)(country)
             self.reload()
 
     def set_order(self, order: str) -> None:
@@ -323,6 +357,8 @@ class AlbumListModel(QAbstractListModel):
 
     @staticmethod
     def _tooltip(entry: SidebarEntry) -> str:
+        if entry.kind == "duplicates":
+            return f"{entry.size} sets of files that hold the same picture, to tidy up in your file manager"
         lines = [entry.title, f"{entry.size} photo{'s' if entry.size != 1 else ''}"]
         if entry.kind == "album" and entry.album is not None:
             if entry.album.pinned:
@@ -335,6 +371,8 @@ class AlbumListModel(QAbstractListModel):
             lines.append("Photos in no album")
         if entry.kind == "folder":
             lines = [entry.folder or "", f"{entry.size} photo{'s' if entry.size != 1 else ''}", "A library folder"]
+        if entry.kind == "place" and entry.place is not None:
+            lines = [entry.title, place_tooltip(entry.place.country, entry.place.city, entry.size)]
         if entry.kind == "year":
             lines.append("Photos taken that year" if entry.year != UNDATED else "Photos without a capture date")
         return "\n".join(lines)

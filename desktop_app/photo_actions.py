@@ -69,6 +69,11 @@ class PhotoActions(QObject):
         self.set_cover = self._action("Use as album cover", self.use_as_cover)
         self.show_folder = self._action("Show in folder", self.show_selected_in_folder)
         self.open_external = self._action("Open with system viewer", self.open_selected_externally)
+        self.open_stack = self._action("Open stack", self.open_selected_stack)
+        self.open_stack.setToolTip("Show every photo of this burst or set of copies")
+        self.stack_cover = self._action("Show on top of stack", self.use_as_stack_cover)
+        self.unstack = self._action("Unstack", self.unstack_selected)
+        self.unstack.setToolTip("Show these photos one by one from now on (Undo stacks them again)")
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(self.show_menu)
         view.doubleClicked.connect(self.open_index)
@@ -99,6 +104,10 @@ class PhotoActions(QObject):
         self.set_cover.setEnabled(len(selected) == 1 and self.current_album_id() is not None)
         self.show_folder.setEnabled(len(selected) == 1)
         self.open_external.setEnabled(len(selected) == 1)
+        stack = self._service.stack_photos(selected[0]) if len(selected) == 1 else []
+        self.open_stack.setEnabled(bool(stack) and self._service.stack_count(selected[0]) > 1)
+        self.stack_cover.setEnabled(bool(stack) and stack[0] != selected[0])
+        self.unstack.setEnabled(bool(stack))
 
     def move_menu(self, parent: QMenu) -> QMenu:
         """ "Move to album ▸": the largest albums (not the one shown), then "Other album…" for the rest."""
@@ -120,11 +129,16 @@ class PhotoActions(QObject):
         self.update_enabled()
         menu = QMenu(self._grid.view)
         menu.addAction(self.open)
+        if self.open_stack.isEnabled():
+            menu.addAction(self.open_stack)
         menu.addSeparator()
         self.move_menu(menu)
         menu.addAction(self.new_album)
         menu.addAction(self.remove)
         menu.addAction(self.set_cover)
+        if self.unstack.isEnabled():
+            menu.addAction(self.stack_cover)
+            menu.addAction(self.unstack)
         menu.addSeparator()
         menu.addAction(self.show_folder)
         menu.addAction(self.open_external)
@@ -140,8 +154,37 @@ class PhotoActions(QObject):
     # -- commands --------------------------------------------------------------------------------
 
     def open_index(self, index: QModelIndex) -> None:
-        if index.isValid():
-            self.open_viewer(self._grid.model.photo_id(index.row()))
+        if not index.isValid():
+            return
+        photo_id = self._grid.model.photo_id(index.row())
+        if self._service.stack_count(photo_id) > 1:  # a stack's tile opens to show its photos
+            self.show_stack(photo_id)
+        else:
+            self.open_viewer(photo_id)
+
+    def show_stack(self, photo_id: int) -> None:
+        """Show every photo of the stack this tile stands for, its cover first."""
+        photos = self._service.stack_photos(photo_id)
+        if photos:
+            entry = self._current_entry()
+            self._service.unfold()
+            self._grid.show_photos(photos, "Stack", "No photos here.")  # the caption adds "· 4 photos"
+            self._grid.set_back(entry.title if entry is not None else "Search results")
+
+    def open_selected_stack(self) -> None:
+        photos = self.selected()
+        if len(photos) == 1:
+            self.show_stack(photos[0])
+
+    def use_as_stack_cover(self) -> None:
+        photos = self.selected()
+        if len(photos) == 1:
+            self._service.set_stack_cover(photos[0])
+
+    def unstack_selected(self) -> None:
+        photos = self.selected()
+        if len(photos) == 1:
+            self._service.unstack(photos[0])
 
     def open_current(self) -> None:
         index = self._grid.view.currentIndex()

@@ -27,6 +27,8 @@ class PhotoDetails:
     kind: str = "photo"  # "photo", "video", "live" or "raw"
     duration: float | None = None  # seconds, for a video or a Live Photo's motion
     files: tuple[str, ...] = ()  # every file of the item: the one shown first, then its RAW or motion MOV
+    place: str = ""  # where it was taken ("Nice, France"), "" when unknown
+    utc_offset: int | None = None  # minutes east of UTC at capture, None when unknown
 
     @property
     def motion_path(self) -> str | None:
@@ -136,4 +138,6 @@ class PhotoRows:
             row.kind,
             row.duration,
             tuple(display_path(p) for p in (row.path, *row.companions)),
+            row.place.label() if row.place is not None else "",
+            row.utc_offset,
         )

@@ -72,15 +72,21 @@ class _PreviewTask(QRunnable):
         emit(self.signals.loaded, self.photo_id, read_preview(self.path, self.fallback))
 
 
-def describe_time(taken_at: str | None) -> str:
-    """ "Sat 15 Jul 2023, 12:00" from the catalog's ISO time; "Unknown" without one."""
+def describe_time(taken_at: str | None, utc_offset: int | None = None) -> str:
+    """ "Sat 15 Jul 2023, 12:00" from the catalog's ISO time (local where taken), with its time zone when known
+    ("…, 12:00 (UTC+02:00)"); "Unknown" without one."""
     if not taken_at:
         return "Unknown"
     try:
         moment = dt.datetime.fromisoformat(taken_at)
     except ValueError:
         return taken_at
-    return moment.strftime("%a %d %b %Y, %H:%M")
+    text = moment.strftime("%a %d %b %Y, %H:%M")
+    if utc_offset is not None:
+        sign = "+" if utc_offset >= 0 else "-"
+        hours, minutes = divmod(abs(utc_offset), 60)
+        text += f" (UTC{sign}{hours:02d}:{minutes:02d})"
+    return text
 
 
 def open_in_system_viewer(path: str) -> bool:
@@ -153,6 +159,7 @@ class PhotoViewer(QDialog):
         self.file_label, self.date_label, self.camera_label = QLabel(), QLabel(), QLabel()
         self.size_label, self.album_label, self.folder_label = QLabel(), QLabel(), QLabel()
         self.kind_label, self.files_label = QLabel(), QLabel()
+        self.place_label = QLabel()
         self.files_label.setObjectName("viewerFiles")
         for label in (self.file_label, self.folder_label, self.files_label):
             label.setWordWrap(True)
@@ -164,6 +171,7 @@ class PhotoViewer(QDialog):
         self._info = info
         info.addRow("Folder", self.folder_label)
         info.addRow("Taken", self.date_label)
+        info.addRow("Place", self.place_label)
         info.addRow("Camera", self.camera_label)
         info.addRow("Size", self.size_label)
         info.addRow("Album", self.album_label)
@@ -339,7 +347,14 @@ class PhotoViewer(QDialog):
         if details is None:  # removed from the library meanwhile
             self.setWindowTitle("Photo no longer in the library")
             self.image_label.setText("This photo is no longer in the library.")
-            for label in (self.file_label, self.folder_label, self.date_label, self.camera_label, self.kind_label):
+            for label in (
+                self.file_label,
+                self.folder_label,
+                self.date_label,
+                self.camera_label,
+                self.kind_label,
+                self.place_label,
+            ):
                 label.clear()
             self._show_files([])
             self.folder_button.setEnabled(False)
@@ -355,7 +370,8 @@ class PhotoViewer(QDialog):
         self.play_button.setVisible(clip is not None)
         where = "" if self._inline else " in system player"
         self.play_button.setText(("Play motion" if details.kind == "live" else "Play video") + where)
-        self.date_label.setText(describe_time(details.taken_at))
+        self.date_label.setText(describe_time(details.taken_at, details.utc_offset))
+        self.place_label.setText(details.place or "Unknown")
         self.camera_label.setText(details.camera or "Unknown")
         self.size_label.setText(f"{details.width} × {details.height}" if details.width else "Unknown")
         self.album_label.setText(details.album_title)

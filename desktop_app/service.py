@@ -33,7 +33,7 @@ from desktop_app.worker import (
     undo_state,
     undoable,
 )
-from engine import Album, CodingLengthCurve, HistoryEntry, Library, display_path
+from engine import Album, CodingLengthCurve, CountryPlaces, DuplicateSet, HistoryEntry, Library, Stack, display_path
 from engine.errors import InvalidInputError, ModelUnavailableError, PhotoAtlasError
 from engine.progress import ProgressReporter
 from engine.settings import LibrarySettings
@@ -89,6 +89,11 @@ class LibraryService(QObject):
         self._title = ""
         self._albums: list[Album] | None = None
         self._photo_rows: PhotoRows | None = None
+        self._places: list[CountryPlaces] | None = None
+        self._stacks: dict[int, Stack] | None = None  # photo id → its stack, for every stacked photo
+        self._duplicates: list[DuplicateSet] | None = None
+        self._folded: dict[int, int] = {}  # tile shown for a stack (by the last `fold`) → photos behind it
+        self._place_ids: dict[tuple[str, str | None], list[int]] = {}
         self._watch = FolderWatch(self)
         self._watch.queued.connect(self._apply_watched_changes)
         self.busyChanged.connect(lambda busy: busy or self._apply_watched_changes())
@@ -158,8 +163,13 @@ class LibraryService(QObject):
         return self._photos().path(photo_id)
 
     def photo_badge(self, photo_id: int) -> str:
-        """What a thumbnail's corner says: a video's length, "LIVE" or "RAW"; "" for a photo."""
-        return self._photos().badge(photo_id)
+        """What a thumbnail's corner says: a video's length, "LIVE" or "RAW", how many photos a stack's tile
+        stands for ("5 photos"); "" for a photo alone."""
+        badge = self._photos().badge(photo_id)
+        count = self.stack_count(photo_id)
+        if count > 1:
+            return f"{badge} · {count} photos" if badge else f"{count} photos"
+        return badge
 
     def thumbnail_file(self, photo_id: int) -> Path | None:
         """The cached thumbnail of a photo on disk, or None when it has none."""
@@ -188,6 +198,79 @@ class LibraryService(QObject):
         """Photo ids by the year they were taken, newest year first, "Undated" last."""
         return self._photos().by_year()
 
+    def places(self) -> list[CountryPlaces]:
+        """Where the photos were taken (`Library.places`: countries with their cities and counts); cached
+        until photos change."""
+        if self._places is None:
+            self._places = self._library.places()
+        return self._places
+
+    def place_photo_ids(self, country: str, city: str | None = None) -> list[int]:
+        """Photos taken in a country, or one of its cities ("": away from towns), by capture time; cached."""
+        key = (country, city)
+        if key not in self._place_ids:
+            self._place_ids[key] = self._library.photos_in_place(country, city)
+        return self._place_ids[key]
+
+    # -- stacks and duplicates -------------------------------------------------------------------
+
+    def _stack_of(self) -> dict[int, Stack]:
+        if self._stacks is None:
+            self._stacks = {p: s for s in self._library.stacks.stacks() for p in s.photos}
+        return self._stacks
+
+    def fold(self, ids: Sequence[int]) -> list[int]:
+        """The tiles for these photos: a stack (burst, copies) shows as one tile, its cover when the cover is
+        among them, else its first photo there, in the place of its first photo. `stack_count` then tells
+        how many photos each tile stands for."""
+        stack_of = self._stack_of()
+        present: dict[int, list[int]] = {}
+        for photo_id in ids:
+            stack = stack_of.get(photo_id)
+            if stack is not None:
+                present.setdefault(stack.id, []).append(photo_id)
+        out: list[int] = []
+        folded: dict[int, int] = {}
+        for photo_id in ids:
+            stack = stack_of.get(photo_id)
+            members = present.get(stack.id, []) if stack is not None else []
+            if stack is None or len(members) < 2:
+                out.append(photo_id)
+            elif photo_id == members[0]:
+                tile = stack.cover if stack.cover in members else photo_id
+                out.append(tile)
+                folded[tile] = len(members)
+        self._folded = folded
+        return out
+
+    def unfold(self) -> None:
+        """The grid shows photos one by one (a stack opened, search results): no tile stands for others."""
+        self._folded = {}
+
+    def stack_count(self, photo_id: int) -> int:
+        """How many photos the tile of this photo stands for (1: it stands alone)."""
+        return self._folded.get(photo_id, 1)
+
+    def stack_photos(self, photo_id: int) -> list[int]:
+        """The photos of the stack this photo is in, its cover first ([] when it is in none)."""
+        stack = self._stack_of().get(photo_id)
+        return list(stack.photos) if stack is not None else []
+
+    def duplicates(self) -> list[DuplicateSet]:
+        """Files that hold one picture (exact and resized copies), most space first; cached."""
+        if self._duplicates is None:
+            self._duplicates = self._library.stacks.duplicates()
+        return self._duplicates
+
+    def unstack(self, photo_id: int) -> bool:
+        """Show the photos of this photo's stack one by one from now on (undoable)."""
+        stack = self._stack_of().get(photo_id)
+        return stack is not None and self._act(lambda: self._library.stacks.unstack(stack.id))
+
+    def set_stack_cover(self, photo_id: int) -> bool:
+        """Show this photo on top of its stack (undoable)."""
+        return self._act(lambda: self._library.stacks.set_cover(photo_id))
+
     def _photos(self) -> PhotoRows:
         if self._photo_rows is None:
             self._photo_rows = PhotoRows(self._library.photos())
@@ -196,8 +279,12 @@ class LibraryService(QObject):
     def _invalidate(self, photos: bool = False) -> None:
         self._albums = None
         self._album_of = None
+        self._stacks = None  # an undo may have brought a stack back; indexing recomputes them
+        self._duplicates = None
         if photos:
             self._photo_rows = None
+            self._places = None
+            self._place_ids = {}
             emit(self.photosChanged)
         emit(self.albumsChanged)
 

@@ -42,7 +42,7 @@ INDENT = 16  # per level of subfolder
 
 def folder_indent(entry: SidebarEntry) -> int:
     """How far a row's icon and title move right: folders make room for their arrow and their level."""
-    return ARROW + entry.depth * INDENT if entry.kind == "folder" else 0
+    return ARROW + entry.depth * INDENT if entry.kind in ("folder", "place") else 0
 
 
 def arrow_rect(rect: QRect, entry: SidebarEntry) -> QRect:
@@ -82,10 +82,14 @@ class AlbumDelegate(QStyledItemDelegate):
         indent = folder_indent(entry)
         cover_rect = QRect(rect.left() + 6 + indent, rect.top() + (rect.height() - COVER) // 2, COVER, COVER)
         previous = index.model().index(index.row() - 1, 0).data(ROLE_ENTRY) if index.row() > 0 else None
-        if entry.kind in ("folder", "year") and previous is not None and previous.kind != entry.kind:
-            painter.setPen(dim)  # a rule before the library folders, and before the years
+        if (
+            entry.kind in ("folder", "year", "place", "duplicates")
+            and previous is not None
+            and previous.kind != entry.kind
+        ):
+            painter.setPen(dim)  # a rule before the library folders, the places, the years and Duplicates
             painter.drawLine(rect.left() + 6, rect.top(), rect.right() - 6, rect.top())
-        if entry.kind == "folder" and entry.expandable:
+        if entry.kind in ("folder", "place") and entry.expandable:
             painter.setPen(dim)
             painter.drawText(arrow_rect(rect, entry), int(Qt.AlignmentFlag.AlignCenter), "▾" if entry.expanded else "▸")
         if entry.kind == "folder":
@@ -193,7 +197,10 @@ class AlbumSidebar(QListView):
             and event.button() == Qt.MouseButton.LeftButton
             and arrow_rect(self.visualRect(index), entry).contains(event.position().toPoint())
         ):
-            self.album_model().set_folder_expanded(entry.folder or "", not entry.expanded)
+            if entry.kind == "place" and entry.place is not None:
+                self.album_model().set_place_expanded(entry.place.country, not entry.expanded)
+            else:
+                self.album_model().set_folder_expanded(entry.folder or "", not entry.expanded)
             self.select_key(entry.key)
             return
         super().mousePressEvent(event)
@@ -202,6 +209,17 @@ class AlbumSidebar(QListView):
         """Right opens a folder's subfolders, Left closes them (or goes to the parent folder), as in a tree."""
         entry = self.current_entry()
         key = event.key()
+        if entry is not None and entry.kind == "place" and entry.place and key in (Qt.Key.Key_Right, Qt.Key.Key_Left):
+            country = entry.place.country
+            if key == Qt.Key.Key_Right and entry.expandable and not entry.expanded:
+                self.album_model().set_place_expanded(country, True)
+            elif key == Qt.Key.Key_Left and entry.expanded:
+                self.album_model().set_place_expanded(country, False)
+            elif key == Qt.Key.Key_Left and entry.depth > 0:
+                self.select_key(("place", country))
+                return
+            self.select_key(entry.key)
+            return
         if entry is not None and entry.kind == "folder" and key in (Qt.Key.Key_Right, Qt.Key.Key_Left):
             folder = entry.folder or ""
             if key == Qt.Key.Key_Right and entry.expandable and not entry.expanded:

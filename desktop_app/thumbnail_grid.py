@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
+    QPushButton,
     QSlider,
     QStackedWidget,
     QStyle,
@@ -98,9 +99,11 @@ class ThumbnailGrid(QWidget):
 
     Signals:
         zoomChanged(pixels): the thumbnail size changed.
+        backRequested(): the user asked to leave an opened stack (the Back button, Backspace, Esc, Alt+Left).
     """
 
     zoomChanged = Signal(int)
+    backRequested = Signal()
 
     def __init__(self, loader: ThumbnailLoader, model: PhotoGridModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -140,8 +143,16 @@ class ThumbnailGrid(QWidget):
         self.zoom.setFixedWidth(160)
         self.zoom.setToolTip("Thumbnail size")
         self.zoom.valueChanged.connect(self.set_zoom)
+        # Shown while an opened stack fills the grid: the way back to where it was opened from.
+        self.back_button = QPushButton()
+        self.back_button.setObjectName("gridBack")
+        self.back_button.setFlat(True)
+        self.back_button.hide()
+        self.back_button.clicked.connect(lambda: emit(self.backRequested))
+        self.view.installEventFilter(self)  # Backspace, Esc and Alt+Left go back too
         top = QHBoxLayout()
         top.setContentsMargins(8, 4, 8, 4)
+        top.addWidget(self.back_button)
         top.addWidget(self.caption, 1)
         top.addWidget(QLabel("Size"))
         top.addWidget(self.zoom)
@@ -158,15 +169,25 @@ class ThumbnailGrid(QWidget):
         self.zoom.setValue(DEFAULT_ZOOM)
         self.set_zoom(DEFAULT_ZOOM)
 
-    def show_photos(self, ids: list[int], caption: str, empty_text: str = "No photos here yet.") -> None:
-        """Show these photos (or `empty_text` when there are none) under a caption."""
+    def show_photos(
+        self, ids: list[int], caption: str, empty_text: str = "No photos here yet.", count: int | None = None
+    ) -> None:
+        """Show these photos (or `empty_text` when there are none) under a caption; `count` is how many photos
+        they stand for when some tiles are stacks (default: one each)."""
         if ids != self.model.ids():  # unchanged photos keep their scroll position and selection
             self.model.set_ids(ids)
             self.view.scrollToTop()
-        count = len(ids)
+        self.back_button.hide()  # a new view; `set_back` offers the way back when there is one
+        count = len(ids) if count is None else count
         self.caption.setText(f"{caption}  ·  {count} photo{'s' if count != 1 else ''}" if count else caption)
         self.empty_label.setText(empty_text)
         self.stack.setCurrentWidget(self.view if ids else self.empty_label)
+
+    def set_back(self, place: str) -> None:
+        """Offer a way back to `place` (the album, folder or search the shown stack was opened from)."""
+        self.back_button.setText(f"◀ {place}")
+        self.back_button.setToolTip(f"Back to {place} (Backspace)")
+        self.back_button.show()
 
     @property
     def showing_empty_text(self) -> bool:
@@ -211,6 +232,11 @@ class ThumbnailGrid(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.view.viewport() and event.type() == QEvent.Type.Resize:
             self._fit_columns()
+        if watched is self.view and event.type() == QEvent.Type.KeyPress and self.back_button.isVisible():
+            key, alt = event.key(), bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)  # type: ignore[attr-defined]
+            if key in (Qt.Key.Key_Backspace, Qt.Key.Key_Escape) or (alt and key == Qt.Key.Key_Left):
+                self.back_button.click()
+                return True
         return super().eventFilter(watched, event)
 
     def _retain_visible(self) -> None:

@@ -148,9 +148,9 @@ def undoable(run: Callable[[Library, ProgressReporter], Any]) -> Job:
     """
 
     def job(library: Library, progress: ProgressReporter) -> tuple[list[str], list[int]]:
-        before = undo_state(library).undo
+        # The latest album action done before it; stack actions (negative ids) are numbered apart.
+        since = max((e.id for e in library.history(50) if e.id > 0 and not e.undone), default=0)
         summary = run(library, progress)
-        since = before.id if before is not None else 0
         recorded = [e.id for e in library.history(50) if e.id > since and not e.undone and e.kind in OPERATION_KINDS]
         changes = list(getattr(summary, "changes", []))  # by album name: what the user reads first
         return changes + [line for line in summary.lines() if line not in changes], recorded

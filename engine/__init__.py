@@ -15,9 +15,13 @@ The facade:
 Types the verbs return or take:
     Album: one album as `Library.albums.albums()` lists it ("Other" has id None).
     PhotoRow: one photo as `Library.photos()` lists it (path bytes, content hash, date, size, camera).
+    Place, CountryPlaces: where a photo was taken (city, region, country), and the library's places as
+        `Library.places()` lists them (countries with their cities and photo counts).
     LibraryWatcher, ChangeBatch: what `Library.watcher()` returns, and the batches it hands over for
         `Library.apply_watch_batch`.
     HistoryEntry: one action of the history (`Library.history`), which `Library.albums.undo`/`redo` walk.
+    Stack, DuplicateSet: a burst or set of copies folded into one tile, and files that hold one picture, as
+        `Library.stacks.stacks()` and `Library.stacks.duplicates()` list them.
     WeightsStatus: where a model's weights stand on this computer (`Library.weights_status`).
     CodingLengthCurve: how the number of albums was chosen, and what Fewer / More would pick
         (`Library.coding_length_curve`).
@@ -61,6 +65,7 @@ if TYPE_CHECKING:
     from engine.albums.store import Album
     from engine.catalog import PhotoRow
     from engine.catalog.albums import HistoryEntry
+    from engine.catalog.places import Place
     from engine.cli.main import build_parser as cli_parser
     from engine.cli.main import main as cli_main
     from engine.cluster import CPPClusterer
@@ -69,6 +74,8 @@ if TYPE_CHECKING:
     from engine.library import CodingLengthCurve, Library
     from engine.naming.vocabulary import resources_dir
     from engine.paths import display as display_path
+    from engine.places.summary import CountryPlaces
+    from engine.stacks.store import DuplicateSet, Stack
     from engine.watch.watcher import ChangeBatch, LibraryWatcher
 
 __all__ = [
@@ -78,7 +85,9 @@ __all__ = [
     "CatalogError",
     "ChangeBatch",
     "CodingLengthCurve",
+    "CountryPlaces",
     "DACRefiner",
+    "DuplicateSet",
     "HistoryEntry",
     "InvalidInputError",
     "Library",
@@ -90,7 +99,9 @@ __all__ = [
     "NullProgress",
     "PhotoAtlasError",
     "PhotoRow",
+    "Place",
     "ProgressReporter",
+    "Stack",
     "WeightsStatus",
     "cli_main",
     "cli_parser",
@@ -107,11 +118,15 @@ _LAZY = {
     "CPPClusterer": ("engine.cluster", "CPPClusterer"),
     "CodingLengthCurve": ("engine.library", "CodingLengthCurve"),
     "ChangeBatch": ("engine.watch.watcher", "ChangeBatch"),
+    "CountryPlaces": ("engine.places.summary", "CountryPlaces"),
+    "Place": ("engine.catalog.places", "Place"),
     "HistoryEntry": ("engine.catalog.albums", "HistoryEntry"),
     "DACRefiner": ("engine.cluster.dac", "DACRefiner"),
     "Library": ("engine.library", "Library"),
     "LibraryWatcher": ("engine.watch.watcher", "LibraryWatcher"),
     "PhotoRow": ("engine.catalog", "PhotoRow"),
+    "Stack": ("engine.stacks.store", "Stack"),
+    "DuplicateSet": ("engine.stacks.store", "DuplicateSet"),
     "WeightsStatus": ("engine.embed.weights", "WeightsStatus"),
     "cli_main": ("engine.cli.main", "main"),
     "cli_parser": ("engine.cli.main", "build_parser"),

@@ -27,6 +27,7 @@ from engine.naming.vocabulary import Vocabulary, VocabularyChoice, builtin_vocab
 from engine.paths import default_library_dir, display, from_db, model_cache_dir, runtime_cache_dir, to_db
 from engine.progress import ProgressReporter
 from engine.settings import LibrarySettings, ModelSpec
+from engine.stacks.store import StackStore
 
 if TYPE_CHECKING:
     from engine.albums.export import ExportSummary
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from engine.albums.recluster import Naming, ReclusterSummary
     from engine.albums.refine import RefineSummary
     from engine.embed.weights import WeightsStatus
+    from engine.places.summary import CountryPlaces
+    from engine.stacks.build import StackSummary
     from engine.watch.apply import WatchReport
     from engine.watch.watcher import ChangeBatch, LibraryWatcher
 
@@ -415,10 +418,14 @@ class Library:
                 raise InvalidInputError(f"{display(root)} is not a folder")
         indexer = self._indexer(embed, progress)
         summary = indexer.run(roots)
+        self.update_places(progress)
+        stacked = self.update_stacks(progress)  # exact copies need no model; bursts need the embeddings
         if embed:
             assigned = self.assign_new_photos()
             if assigned is not None:
                 summary.albums = assigned.lines()
+        if stacked.changed:
+            summary.albums = [*summary.albums, *stacked.lines()]
         return summary
 
     def _indexer(self, embed: bool, progress: ProgressReporter | None) -> Indexer:
@@ -454,10 +461,14 @@ class Library:
         roots = self.roots()
         indexer = self._indexer(embed, progress)
         summary = indexer.run_changes(roots, changed, [Path(r) for r in rescan if Path(r) in roots])
+        self.update_places(progress)
+        stacked = self.update_stacks(progress)  # exact copies need no model; bursts need the embeddings
         if assign and embed:
             assigned = self.assign_new_photos()
             if assigned is not None:
                 summary.albums = assigned.lines()
+        if stacked.changed:
+            summary.albums = [*summary.albums, *stacked.lines()]
         return summary
 
     def watcher(self, **options: Any) -> LibraryWatcher:
@@ -509,6 +520,22 @@ class Library:
             preference=settings.image_runtime,
             threads=settings.index_threads(),
         )
+
+    def update_places(self, progress: ProgressReporter | None = None) -> int:
+        """Name the place of located photos that have none yet (offline; the gazetteer loads only then)."""
+        from engine.places.update import update_places
+
+        return update_places(self.catalog, progress)
+
+    def places(self) -> list[CountryPlaces]:
+        """Where the library's photos were taken: countries, then their cities, with photo counts."""
+        from engine.places.summary import place_tree
+
+        return place_tree(self.catalog.places.counts())
+
+    def photos_in_place(self, country: str, city: str | None = None) -> list[int]:
+        """Ids of the photos taken in a country, or in one city of it ("": away from towns), in capture order."""
+        return self.catalog.places.photos_in(country, city)
 
     def photos(self) -> list[PhotoRow]:
         """Every photo in the catalog; `embedded` refers to the library's current model."""
@@ -691,13 +718,39 @@ class Library:
         from the model loaded now. The background captions' features are read from the catalog, embedded
         once per model.
         """
-        from engine.naming.search import cached_text_features, search
-
         query = " ".join(query.split())
         if not query:
             raise InvalidInputError("the search text is empty")
         if limit < 1:
             raise InvalidInputError("the limit must be at least 1")
+        from engine.places.query import split_place
+
+        asked = split_place(query, self.catalog.places.names())
+        if asked.place is not None:
+            return self._search_place(asked.content, asked.place, limit, progress)
+        return self._search_content(query, limit, progress)
+
+    def _search_place(
+        self, content: str, place: str, limit: int, progress: ProgressReporter | None
+    ) -> list[SearchResult]:
+        """A place alone ("Paris"): its photos in capture order. With content ("beach in Nice"): the
+        content's matches taken there first, then its matches elsewhere."""
+        from engine.places.query import in_place
+
+        located = self.catalog.places.of_photos()
+        there = {photo_id for photo_id, p in located.items() if in_place(place, p.city, p.region, p.country)}
+        if not content:
+            ordered = [row.id for row in self.catalog.photos() if row.id in there][:limit]
+            paths = self.catalog.photo_paths(ordered)
+            return [SearchResult(i, paths[i], 1.0) for i in ordered]
+        hits = self._search_content(content, max(limit, len(there) + limit), progress)
+        ranked = [h for h in hits if h.id in there] + [h for h in hits if h.id not in there]
+        return ranked[:limit]
+
+    def _search_content(self, query: str, limit: int, progress: ProgressReporter | None) -> list[SearchResult]:
+        """Photos whose CLIP embedding matches the text, best first."""
+        from engine.naming.search import cached_text_features, search
+
         model_id = self.model_id()
         if model_id is None:
             raise InvalidInputError("nothing is embedded yet: run photoatlas index first")
@@ -737,6 +790,19 @@ class Library:
     def albums(self) -> AlbumStore:
         """Album queries and the user's actions on albums (rename, merge, move, split, pin, undo)."""
         return AlbumStore(self.catalog)
+
+    @property
+    def stacks(self) -> StackStore:
+        """Stacks (bursts, copies of one picture), the Duplicates list, and the user's unstack and cover actions
+        (undone by `albums.undo`, which walks the one history)."""
+        return StackStore(self.catalog)
+
+    def update_stacks(self, progress: ProgressReporter | None = None) -> StackSummary:
+        """Recompute the stacks from the catalog (after indexing: `index` and `index_changes` call it); the
+        user's unstack and cover choices are applied, never overridden."""
+        from engine.stacks.build import update_stacks
+
+        return update_stacks(self.catalog, self.model_id(), self.thumbnails, progress)
 
     def export_album(self, album: str | int, destination: Path, link: str | None = None) -> ExportSummary:
         """Copy (or link) an album's originals into a folder outside the library's photo folders."""

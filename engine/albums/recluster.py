@@ -7,6 +7,7 @@ exactly as they were.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,11 +21,14 @@ from engine.catalog import Catalog
 from engine.errors import InvalidInputError
 from engine.naming.album_names import album_names, write_album_names
 from engine.progress import ProgressReporter, check_cancelled, ensure_progress
+from engine.stacks.fold import representatives
 
 if TYPE_CHECKING:
     from engine.cluster import CPPClusterer
 
 AlbumKey = int | tuple[str, int] | None
+# Which photos the stored estimator was fitted on (a digest of the representatives' hashes, in order).
+META_FITTED = "clustering_fitted"
 
 
 @dataclass
@@ -108,15 +112,32 @@ def recluster(
     if k is not None and k > len(photos.unique):
         raise InvalidInputError(f"cannot make {k} albums from {len(photos.unique)} distinct photos")
 
-    estimator = _reuse_for_k(catalog, photos.unique, k)
+    # A stack (a burst, copies of one picture) is fitted once, on its representative; its members follow.
+    representative = representatives(catalog, photos.unique)
+    fitted = list(dict.fromkeys(representative[h] for h in photos.unique))
+    estimator = _reuse_for_k(catalog, photos.unique, k, fitted)
     if estimator is None:
-        estimator, curve = _fit(photos.x, k, device, progress)
+        row = {h: i for i, h in enumerate(photos.unique)}
+        x = photos.x if len(fitted) == len(photos.unique) else photos.x[[row[h] for h in fitted]]
+        estimator, curve = _fit(x, k, device, progress)
     else:
         curve = {int(key): float(v) for key, v in estimator.coding_lengths_.items()}
     check_cancelled(progress)
-    labels = {h: int(label) for h, label in zip(photos.unique, estimator.labels_, strict=True)}
+    fitted_labels = {h: int(label) for h, label in zip(fitted, estimator.labels_, strict=True)}
+    labels = {h: fitted_labels[representative[h]] for h in photos.unique}
     return commit_clustering(
-        catalog, model_id, photos, labels, estimator, k, curve, naming, progress, started, ("recluster", description)
+        catalog,
+        model_id,
+        photos,
+        labels,
+        estimator,
+        k,
+        curve,
+        naming,
+        progress,
+        started,
+        ("recluster", description),
+        fitted=_digest(fitted),
     )
 
 
@@ -180,12 +201,14 @@ def commit_clustering(
     started: float,
     action: tuple[str, str] = ("recluster", "Re-cluster"),
     known: dict[int, int] | None = None,
+    fitted: str | None = None,
 ) -> ReclusterSummary:
     """Reconcile fresh cluster labels (hash → cluster, −1 for Other) with the albums, name them, and write
     the clustering, the album changes and the names in one transaction.
 
     `estimator` is stored for assigning new photos (it needs `predict_with_confidence` and
-    `training_confidence`); `curve` is the coding-length curve that "more / fewer albums" walks.
+    `training_confidence`); `curve` is the coding-length curve that "more / fewer albums" walks; `fitted` is
+    the digest of the photos the estimator was fitted on (one per stack), kept with it.
     """
     unique, x = photos.unique, photos.x
     members, albums = live_placements(catalog)
@@ -223,6 +246,7 @@ def commit_clustering(
         _refresh_covers(catalog, x, unique)
         feeds = {c: album for c, key in plan.cluster_album.items() if (album := ids.get(key)) is not None}
         _store_clustering(catalog, model_id, requested_k, estimator, curve, blob, photos, labels, feeds)
+        catalog.set_meta(META_FITTED, fitted or "")  # in the same transaction: all of it, or none
         after = catalog.albums.sizes()
     for album, count in before.items():
         if album in plan.retire:
@@ -299,10 +323,19 @@ def _hashes(catalog: Catalog, photo_ids: np.ndarray) -> list[str]:
     return [by_id[int(i)] for i in photo_ids]
 
 
-def _reuse_for_k(catalog: Catalog, unique: list[str], k: int | None) -> CPPClusterer | None:
-    """The stored estimator switched to k, when it was fitted on exactly these photos: "more / fewer
-    albums" then needs no retraining."""
+def _digest(hashes: list[str]) -> str:
+    return hashlib.blake2b("\n".join(hashes).encode(), digest_size=16).hexdigest()
+
+
+def _reuse_for_k(
+    catalog: Catalog, unique: list[str], k: int | None, fitted: list[str] | None = None
+) -> CPPClusterer | None:
+    """The stored estimator switched to k, when it was fitted on exactly these photos (`fitted`: the
+    representatives of the stacks and the unstacked photos, in order): "more / fewer albums" then needs no
+    retraining."""
     if k is None:
+        return None
+    if fitted is not None and fitted != unique and catalog.get_meta(META_FITTED) != _digest(fitted):
         return None
     clustering = catalog.clusterings.current()
     if clustering is None:
@@ -313,7 +346,7 @@ def _reuse_for_k(catalog: Catalog, unique: list[str], k: int | None) -> CPPClust
     estimator = stored_estimator(catalog)
     if estimator is None or not hasattr(estimator, "use_k"):  # a refined clustering (DAC) has no k curve
         return None
-    if len(estimator.labels_) != len(unique) or k not in estimator.coding_lengths_:
+    if len(estimator.labels_) != len(fitted or unique) or k not in estimator.coding_lengths_:
         return None
     # The stored labels follow the stored row order; re-fit when that order is not ours.
     order = list(dict.fromkeys(stored))

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 from engine.catalog import Catalog
 from engine.catalog.albums import DONE, SUPERSEDED, UNDONE, HistoryEntry
+from engine.catalog.places import Place
 from engine.errors import InvalidInputError
+from engine.places.summary import group_place
 
 MAX_NAME_LENGTH = 200
 
@@ -36,6 +38,7 @@ class Album:
     alternatives: tuple[str, ...] = ()
     user_members: int = 0  # photos the user placed here
     user_owned: bool = False  # the user named, merged into, created or pinned it: the machine keeps out
+    place: str | None = None  # the city (else country) most of its photos were taken in (engine.places.summary)
 
     @property
     def size(self) -> int:
@@ -46,9 +49,11 @@ class Album:
         """The name with its date span ("Beach · Jul 2023"); the user's own name is shown as given."""
         from engine.naming.album_names import parse_time
         from engine.naming.names import format_date_span
+        from engine.places.summary import titled
 
-        span = format_date_span(parse_time(self.date_from), parse_time(self.date_to))
-        return f"{self.name} · {span}" if span and not self.user_named else self.name
+        if self.user_named:
+            return self.name
+        return titled(self.name, self.place, format_date_span(parse_time(self.date_from), parse_time(self.date_to)))
 
 
 class AlbumStore:
@@ -69,12 +74,15 @@ class AlbumStore:
         user_counts: dict[int | None, int] = dict.fromkeys(members, 0)
         covers = {r.cover_hash for r in rows if r.cover_hash}
         cover_at: dict[str, tuple[int, int | None]] = {}  # chosen cover's hash → (first photo id, album)
+        places = self.catalog.places.by_hash()
+        member_places: dict[int | None, list[Place | None]] = {key: [] for key in members}
         # One pass over the photos in time order (SQLite joins and sorts): at 100k photos this is what an
         # album action costs the window, so no per-photo dictionaries beyond the member lists.
         for photo_id, hash_, taken_at, album_id, source in self.catalog.albums.photos_in_time_order():
             live = album_id is None or album_id in members  # an album retired since: its photos are in Other
             key = album_id if live else None
             members[key].append(photo_id)
+            member_places[key].append(places.get(hash_))
             if taken_at:
                 first_time.setdefault(key, taken_at)  # rows come in time order: first is earliest
                 last_time[key] = taken_at
@@ -102,6 +110,7 @@ class AlbumStore:
                     row.alternatives,
                     user_counts[album_id],
                     row.user_owned,
+                    group_place(member_places[album_id]),
                 )
             )
         out.sort(key=lambda a: (-a.size, a.id))
@@ -128,7 +137,14 @@ class AlbumStore:
 
     def history(self, limit: int = 20) -> list[HistoryEntry]:
         """The latest actions, newest first; undone ones newer than every done one can be redone."""
-        return self.catalog.albums.history(limit)
+        entries = self.catalog.albums.history(limit)
+        # Stack actions have ids of their own table: shown negative, so that an id names one action.
+        entries += [
+            HistoryEntry(-i, kind, text, undone != DONE, created, undone == UNDONE)
+            for i, kind, text, undone, created in self.catalog.stacks.history(limit)
+        ]
+        entries.sort(key=lambda e: e.created_at, reverse=True)
+        return entries[:limit]
 
     def _quoted(self, album_id: int | None) -> str:
         """An album as people know it, by name ("Other" for none)."""
@@ -214,6 +230,12 @@ class AlbumStore:
         tables = self.catalog.albums
         with self.catalog.transaction():
             action = tables.latest_done()
+            stacked = self.catalog.stacks.latest_done()
+            # Stack actions (unstack, stack cover) share the one history: the newer of the two goes first.
+            if stacked is not None and (action is None or stacked.created_at >= action.created_at):
+                self.catalog.stacks.apply(stacked.before)
+                self.catalog.stacks.mark(stacked.id, UNDONE)
+                return stacked.description
             if action is None:
                 return None
             if not tables.can_restore(action.before):
@@ -231,6 +253,16 @@ class AlbumStore:
         tables = self.catalog.albums
         with self.catalog.transaction():
             action = tables.next_to_redo()
+            stacked = self.catalog.stacks.next_to_redo()
+            if stacked is not None:
+                done = tables.latest_done()
+                if done is not None and done.created_at > stacked.created_at:
+                    # An album action came after the stack action was undone: that branch of history is gone.
+                    self.catalog.stacks.supersede_redoable()
+                elif action is None or stacked.created_at <= action.created_at:
+                    self.catalog.stacks.apply(stacked.after)
+                    self.catalog.stacks.mark(stacked.id, DONE)
+                    return stacked.description
             if action is None or action.after is None:
                 return None
             if not tables.can_restore(action.after):

@@ -16,6 +16,8 @@ from engine.catalog.clusterings import ClusteringTables
 from engine.catalog.embeddings import EmbeddingTables
 from engine.catalog.migrations import MIGRATIONS, SCHEMA_VERSION
 from engine.catalog.photos import Companion, FileState, PhotoMeta, PhotoRow, PhotoTables, SkippedState
+from engine.catalog.places import PlaceTables
+from engine.catalog.stacks import StackTables
 from engine.errors import CatalogError
 
 __all__ = ["CATALOG_FILE", "Catalog", "Companion", "FileState", "PhotoMeta", "PhotoRow", "SkippedState"]
@@ -36,6 +38,8 @@ class Catalog(PhotoTables, EmbeddingTables):
             self._migrate()
             self.clusterings = ClusteringTables(self)
             self.albums = AlbumTables(self, self.clusterings)
+            self.places = PlaceTables(self)
+            self.stacks = StackTables(self)
         except sqlite3.DatabaseError as exc:
             raise CatalogError(f"cannot open the catalog {path}: {exc}") from exc
 

@@ -119,6 +119,45 @@ MIGRATIONS: dict[int, list[str]] = {
         " mtime_ns INTEGER NOT NULL)",
         "CREATE INDEX companions_photo ON companions(photo_id)",
     ],
+    8: [
+        # Where and in which time zone a photo was taken, from its EXIF GPS and OffsetTimeOriginal (or GPS
+        # time): degrees (north, east positive) and minutes east of UTC, NULL when the file does not say.
+        # geo_read is the version of that reading: rows written before are 0, so the next scan reads their
+        # GPS again from the file's metadata alone (no decode, no re-embedding).
+        "ALTER TABLE photos ADD COLUMN latitude REAL",
+        "ALTER TABLE photos ADD COLUMN longitude REAL",
+        "ALTER TABLE photos ADD COLUMN utc_offset INTEGER",
+        "ALTER TABLE photos ADD COLUMN geo_read INTEGER NOT NULL DEFAULT 0",
+        # The place of a located photo, from the offline geocoder named in `geocoder`; the coordinates it was
+        # computed for tell when it is stale (the file changed, or a newer geocoder). city NULL: at sea or
+        # far from any town, where only a region or country (or nothing) is named. Owner: catalog.places.
+        "CREATE TABLE photo_places(photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,"
+        " latitude REAL NOT NULL, longitude REAL NOT NULL, city TEXT, region TEXT, country TEXT,"
+        " country_code TEXT, geocoder TEXT NOT NULL)",
+        "CREATE INDEX photo_places_place ON photo_places(country, city)",
+    ],
+    9: [
+        # Stacks: bursts and copies of one picture, folded into one tile (owner: catalog.stacks). The machine's
+        # output, recomputed after indexing: a stack's members by content hash, with the copy group (members
+        # sharing it are the same picture: exact or resized/re-encoded copies). AUTOINCREMENT: an id the user
+        # scripted against keeps meaning one stack, and a recomputed stack keeps its id.
+        "CREATE TABLE stacks(id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL"
+        " CHECK(kind IN ('burst', 'duplicate')), cover_hash TEXT NOT NULL, updated_at REAL NOT NULL)",
+        "CREATE TABLE stack_members(hash TEXT PRIMARY KEY, stack_id INTEGER NOT NULL REFERENCES stacks(id)"
+        " ON DELETE CASCADE, copy_group INTEGER NOT NULL)",
+        "CREATE INDEX stack_members_stack ON stack_members(stack_id)",
+        # What the rules read from each content's thumbnail (a 16×16 colour signature, float32, and the
+        # variance of the Laplacian), so that a recompute decodes only new thumbnails.
+        "CREATE TABLE stack_features(hash TEXT PRIMARY KEY, signature BLOB NOT NULL, sharpness REAL NOT NULL)",
+        # The user's decisions, apart from the machine's output so that a recompute never overrides them:
+        # apart (taken out of its stack: joins none), cover_at (chosen as its stack's cover, when).
+        "CREATE TABLE stack_choices(hash TEXT PRIMARY KEY, apart INTEGER NOT NULL DEFAULT 0, cover_at REAL)",
+        # The user's stack actions, with what undoing and redoing them put back (stack_choices rows as JSON);
+        # undone as album_actions: 0 done, 1 undone and redoable, 2 undone and superseded.
+        "CREATE TABLE stack_actions(id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
+        " description TEXT NOT NULL, undo TEXT NOT NULL, redo TEXT NOT NULL, created_at REAL NOT NULL,"
+        " undone INTEGER NOT NULL DEFAULT 0)",
+    ],
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from engine.catalog.connection import Connection
+from engine.catalog.places import Place
 
 
 @dataclass(frozen=True)
@@ -20,9 +21,15 @@ class PhotoMeta:
     orientation: int | None
     camera: str | None
     duration: float | None = None  # seconds, for a video (or a Live Photo's motion part); None for a still
+    latitude: float | None = None  # degrees north, from EXIF GPS (or a video's location); None when unknown
+    longitude: float | None = None  # degrees east, in [-180, 180]
+    utc_offset: int | None = None  # minutes east of UTC at capture (OffsetTimeOriginal, or GPS time)
 
 
 KINDS = ("photo", "video", "live", "raw")
+# The version of the GPS and time-zone reading stored with each photo (photos.geo_read): rows below it are
+# read again from their file's metadata alone by the next scan (engine.index.indexer.read_locations).
+GEO_READ = 1
 COMPANION_ROLES = ("raw", "motion")
 
 
@@ -74,6 +81,8 @@ class PhotoRow:
     kind: str = "photo"  # "photo", "video", "live" (a still with its motion) or "raw" (a RAW, alone or with its JPEG)
     duration: float | None = None  # seconds; None for stills
     companions: tuple[bytes, ...] = ()  # the item's other files (its RAW, its motion MOV), stored paths
+    place: Place | None = None  # where it was taken (engine.catalog.places), None when unknown
+    utc_offset: int | None = None  # minutes east of UTC at capture, None when unknown
 
 
 class PhotoTables(Connection):
@@ -128,7 +137,8 @@ class PhotoTables(Connection):
         now = time.time()
         cur = self._db.execute(
             "INSERT INTO photos(root_id, path, size, mtime_ns, hash, width, height, taken_at, taken_at_source,"
-            " orientation, camera, added_at, updated_at, kind, duration) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " orientation, camera, added_at, updated_at, kind, duration, latitude, longitude, utc_offset, geo_read)"
+            " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 root_id,
                 path,
@@ -145,6 +155,10 @@ class PhotoTables(Connection):
                 now,
                 kind,
                 meta.duration,
+                meta.latitude,
+                meta.longitude,
+                meta.utc_offset,
+                GEO_READ,
             ),
         )
         self._db.execute("DELETE FROM skipped WHERE path=?", (path,))
@@ -171,7 +185,7 @@ class PhotoTables(Connection):
         if meta is not None:
             self._db.execute(
                 "UPDATE photos SET width=?, height=?, taken_at=?, taken_at_source=?, orientation=?, camera=?,"
-                " duration=? WHERE id=?",
+                " duration=?, latitude=?, longitude=?, utc_offset=?, geo_read=? WHERE id=?",
                 (
                     meta.width,
                     meta.height,
@@ -180,6 +194,10 @@ class PhotoTables(Connection):
                     meta.orientation,
                     meta.camera,
                     meta.duration,
+                    meta.latitude,
+                    meta.longitude,
+                    meta.utc_offset,
+                    GEO_READ,
                     photo_id,
                 ),
             )
@@ -188,11 +206,26 @@ class PhotoTables(Connection):
     def meta_for_hash(self, hash_: str) -> PhotoMeta | None:
         """Metadata of any photo with this content, to reuse for a copy or a moved file."""
         row = self._db.execute(
-            "SELECT width, height, taken_at, taken_at_source, orientation, camera, duration FROM photos WHERE hash=?"
-            " LIMIT 1",
+            "SELECT width, height, taken_at, taken_at_source, orientation, camera, duration, latitude, longitude,"
+            " utc_offset FROM photos WHERE hash=? ORDER BY geo_read DESC LIMIT 1",
             (hash_,),
         ).fetchone()
         return PhotoMeta(*row) if row else None
+
+    def locations_unread(self, root_ids: Iterable[int] | None = None) -> list[tuple[int, bytes, str, str | None]]:
+        """(id, path, kind, capture time) of photos catalogued before GPS and time zones were read."""
+        wanted = None if root_ids is None else set(root_ids)
+        rows = self._db.execute(
+            "SELECT id, path, kind, taken_at, root_id FROM photos WHERE geo_read<? ORDER BY id", (GEO_READ,)
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows if wanted is None or r[4] in wanted]
+
+    def set_locations(self, rows: Iterable[tuple[int, float | None, float | None, int | None]]) -> None:
+        """Store (photo id, latitude, longitude, UTC offset) read from files, marking them read."""
+        self._db.executemany(
+            "UPDATE photos SET latitude=?, longitude=?, utc_offset=?, geo_read=? WHERE id=?",
+            [(lat, lon, offset, GEO_READ, photo_id) for photo_id, lat, lon, offset in rows],
+        )
 
     def set_companions(self, photo_id: int, companions: Iterable[Companion]) -> None:
         """The item's other files, replacing what it had; a file another item held moves to this one."""
@@ -230,13 +263,28 @@ class PhotoTables(Connection):
             companions.setdefault(photo_id, []).append(path)
         rows = self._db.execute(
             "SELECT p.id, p.path, p.hash, p.size, p.taken_at, p.width, p.height, p.camera,"
-            " EXISTS(SELECT 1 FROM embeddings e WHERE e.hash=p.hash AND e.model_id=?), p.kind, p.duration"
-            " FROM photos p ORDER BY p.taken_at IS NULL, p.taken_at, p.path",
+            " EXISTS(SELECT 1 FROM embeddings e WHERE e.hash=p.hash AND e.model_id=?), p.kind, p.duration,"
+            " g.city, g.region, g.country, g.country_code, p.utc_offset"
+            " FROM photos p LEFT JOIN photo_places g ON g.photo_id=p.id AND g.latitude=p.latitude"
+            " AND g.longitude=p.longitude ORDER BY p.taken_at IS NULL, p.taken_at, p.path",
             (model_id if model_id is not None else -1,),
         )
         return [
             PhotoRow(
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10], tuple(companions.get(r[0], ()))
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                bool(r[8]),
+                r[9],
+                r[10],
+                tuple(companions.get(r[0], ())),
+                Place(r[11], r[12], r[13], r[14]) if (r[11] or r[13]) else None,
+                r[15],
             )
             for r in rows
         ]

@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     photos = commands.add_parser("photos", help="list the photos of the library")
     photos.add_argument("--json", action="store_true", help="print a JSON array")
 
+    places = commands.add_parser("places", help="where the photos were taken: countries and cities, with counts")
+    places.add_argument("--json", action="store_true", help="print a JSON array of countries with their cities")
+
     status = commands.add_parser("status", help="summarise the library")
     status.add_argument("--json", action="store_true", help="print a JSON object")
 
@@ -106,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     COMMANDS.update(cli_watch.add_commands(commands))
     COMMANDS.update(cli_model.add_commands(commands))
     COMMANDS.update(cli_refine.add_commands(commands))
+    from engine.cli import stacks as cli_stacks
+
+    COMMANDS.update(cli_stacks.add_commands(commands))
     _list_in_order(commands)
     return parser
 
@@ -130,6 +136,11 @@ HELP_ORDER = (
     "export",
     "watch",
     "photos",
+    "places",
+    "duplicates",
+    "stacks",
+    "unstack",
+    "stack-cover",
     "skipped",
     "name",
     "vocab",
@@ -241,6 +252,7 @@ def _cmd_init(library: Library, args: argparse.Namespace) -> int:
 def _cmd_photos(library: Library, args: argparse.Namespace) -> int:
     rows = library.photos()
     album_of = {pid: a.id for a in library.albums.albums() if a.id is not None for pid in a.members}
+    stack_of = library.stacks.stack_of_photo()
     if args.json:
         out = [
             {
@@ -252,10 +264,15 @@ def _cmd_photos(library: Library, args: argparse.Namespace) -> int:
                 "height": r.height,
                 "embedded": r.embedded,
                 "album": album_of.get(r.id),
+                # The stack (burst or copies) the photo is folded into, null when it stands alone.
+                "stack": stack_of.get(r.id),
                 "kind": r.kind,
                 "duration": r.duration,
                 # The item's other files: the RAW of a RAW+JPEG pair, a Live Photo's MOV.
                 "files": [display(p) for p in (r.path, *r.companions)],
+                # Where it was taken ({city, region, country}, city null at sea), null when unknown.
+                "place": r.place.as_dict() if r.place is not None else None,
+                "utc_offset": r.utc_offset,
             }
             for r in rows
         ]
@@ -267,6 +284,30 @@ def _cmd_photos(library: Library, args: argparse.Namespace) -> int:
         print(f"{r.id:>7} {mark} {r.taken_at or '-':<25} {r.width:>5}×{r.height:<5} {kind:<12} {display(r.path)}")
     if any(not r.embedded for r in rows):
         print("(* not embedded yet)")
+    return 0
+
+
+def _cmd_places(library: Library, args: argparse.Namespace) -> int:
+    countries = library.places()
+    if args.json:
+        print_json(
+            [
+                {
+                    "country": c.country,
+                    "count": c.count,
+                    "cities": [{"city": city, "count": n} for city, n in c.cities],
+                }
+                for c in countries
+            ]
+        )
+        return 0
+    if not countries:
+        print("No places yet: none of the photos carries a GPS position (or none was taken near a town).")
+        return 0
+    for c in countries:
+        print(f"{c.count:>7}  {c.country}")
+        for city, n in c.cities:
+            print(f"{n:>7}    {city or '(away from towns)'}")
     return 0
 
 
@@ -343,6 +384,7 @@ COMMANDS: dict[str, Handler] = {
     "index": _cmd_index,
     "init": _cmd_init,
     "photos": _cmd_photos,
+    "places": _cmd_places,
     "status": _cmd_status,
     "skipped": _cmd_skipped,
 }

@@ -291,8 +291,42 @@ class Indexer:
             self.summary.removed = self.catalog.delete_photos(gone)
         for root_id in self._scanned_roots:
             self.catalog.mark_root_scanned(root_id)
+        self.read_locations(self._scanned_roots)
         self.summary.seconds = time.monotonic() - started
         return self.summary
+
+    def read_locations(self, root_ids: Sequence[int]) -> int:
+        """Read GPS position and time zone of photos catalogued before PhotoAtlas read them (an upgraded
+        library), from their metadata alone: no pixel decoded, nothing embedded again. Returns how many."""
+        from engine.media.decode import read_location
+
+        unread = self.catalog.locations_unread(root_ids)
+        if not unread:
+            return 0
+        self.progress.phase("Reading places from photos", len(unread))
+        done: list[tuple[int, float | None, float | None, int | None]] = []
+        for photo_id, path, kind, _taken in unread:
+            file = Path(os.fsdecode(path))
+            if kind == "video":
+                try:
+                    probe = probe_video(file, 0, 0, 0, int(self.settings.max_megapixels * 1_000_000))
+                    lat, lon = probe.location if probe.location else (None, None)
+                    found = (lat, lon, probe.utc_offset)
+                except (VideoRefused, OSError):
+                    found = (None, None, None)
+            else:
+                found = read_location(file)
+            done.append((photo_id, *found))
+            self.progress.advance(1)
+            if len(done) >= COMMIT_EVERY_ITEMS or self.progress.is_cancelled():
+                with self.catalog.transaction():
+                    self.catalog.set_locations(done)
+                done = []
+                if self.progress.is_cancelled():
+                    raise Cancelled("reading places cancelled; the photos read so far keep theirs")
+        with self.catalog.transaction():
+            self.catalog.set_locations(done)
+        return len(unread)
 
     def _decode_options(self) -> DecodeOptions:
         embedder = self.embedder

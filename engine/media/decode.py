@@ -7,6 +7,7 @@ mode: 1/2, 1/4 or 1/8 scale straight from the DCT), which is what makes a 12-meg
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -279,6 +280,7 @@ def _decode_snapshot(
     )
     if meta.taken_at is None:
         meta = PhotoMeta(width, height, file_time(snap.mtime_ns), "file", orientation, meta.camera)
+    meta = with_location(meta, exif)
     thumb_rel, thumb_size = None, None
     if write_thumbnail is not None:
         thumb = rgb.copy()
@@ -342,6 +344,55 @@ def _taken_at(exif: Image.Exif) -> str | None:
             iso += offset
         return iso
     return None
+
+
+def with_location(meta: PhotoMeta, exif: Image.Exif) -> PhotoMeta:
+    """`meta` with the GPS position and UTC offset that the EXIF gives (engine.places.gps reads them).
+
+    A photo with no capture time of its own but a GPS fix and a known offset is dated by the fix: the
+    file's time is when it was copied, in this computer's time zone, not when and where it was taken.
+    """
+    from engine.places.gps import gps_time, read_exif
+
+    local = None
+    if meta.taken_at_source == "exif" and meta.taken_at:
+        try:
+            local = dt.datetime.fromisoformat(meta.taken_at)
+        except ValueError:
+            local = None
+    found = read_exif(exif, local)
+    location = found.location
+    meta = dataclasses.replace(
+        meta,
+        latitude=location.latitude if location else None,
+        longitude=location.longitude if location else None,
+        utc_offset=found.utc_offset,
+    )
+    if meta.taken_at_source == "file" and found.utc_offset is not None:
+        try:
+            fix = gps_time(exif.get_ifd(0x8825))
+        except (KeyError, ValueError, TypeError, OSError):
+            fix = None
+        if fix is not None:
+            local_fix = fix + dt.timedelta(minutes=found.utc_offset)
+            meta = dataclasses.replace(meta, taken_at=local_fix.isoformat(), taken_at_source="gps")
+    return meta
+
+
+def read_location(path: Path) -> tuple[float | None, float | None, int | None]:
+    """(latitude, longitude, UTC offset) of a still from its metadata alone: the header is parsed, no pixel
+    is decoded, so photos catalogued before places existed get them cheaply. (None, None, None) when the file
+    says nothing or cannot be read."""
+    if path.suffix.lower() in {".heic", ".heif", ".hif"}:
+        _ensure_heif()
+    try:
+        with Image.open(path) as image:
+            exif = image.getexif()
+            taken = _taken_at(exif)
+    except (OSError, SyntaxError, ValueError, UnidentifiedImageError, Image.DecompressionBombError):
+        return None, None, None
+    meta = with_location(PhotoMeta(0, 0, taken, "exif" if taken else "file", None, None), exif)
+    return meta.latitude, meta.longitude, meta.utc_offset
 
 
 def file_time(mtime_ns: int) -> str:

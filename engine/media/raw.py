@@ -30,6 +30,7 @@ from engine.media.decode import (
     read_snapshot,
     settled_result,
     still_changing,
+    with_location,
 )
 from engine.media.skip_reasons import Skip
 
@@ -107,7 +108,17 @@ def _decode(snap: Snapshot, options: DecodeOptions, rawpy: Any) -> tuple[Image.I
         meta = PhotoMeta(width, height, file_time(snap.mtime_ns), "file", orientation, camera)
     else:
         meta = PhotoMeta(width, height, taken_at, "exif", orientation, camera)
-    return image, meta
+    return image, _with_gps(meta, snap.data)
+
+
+def _with_gps(meta: PhotoMeta, data: bytes) -> PhotoMeta:
+    """`meta` with the GPS position and UTC offset of the RAW's TIFF header, when Pillow can read it."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            exif = image.getexif()
+            return with_location(meta, exif)
+    except Exception:  # a header Pillow cannot parse just means no position
+        return meta
 
 
 def _preview(raw: Any, rawpy: Any, need: int, orientation: int | None) -> Image.Image | None:

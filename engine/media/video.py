@@ -58,6 +58,8 @@ class VideoProbe:
     camera: str | None
     frames: list[Image.Image]
     decoded: int  # frames decoded in all, to show the work stayed bounded
+    location: tuple[float, float] | None = None  # (latitude, longitude) the container's ISO 6709 tag gives
+    utc_offset: int | None = None  # minutes east of UTC, from Apple's local creation date
 
 
 class VideoRefused(Exception):
@@ -187,7 +189,25 @@ def _probe(path: Path, frames: int, min_side: int, max_side: int, max_pixels: in
         width, height = height, width
     if samples and not (width and height):
         width, height = samples[0].size
-    return VideoProbe(width, height, duration, rotation, taken_at, camera, samples, decoded)
+    location, utc_offset = _location(container, stream)
+    return VideoProbe(width, height, duration, rotation, taken_at, camera, samples, decoded, location, utc_offset)
+
+
+def _location(container: Any, stream: Any) -> tuple[tuple[float, float] | None, int | None]:
+    """Where a clip was shot (ISO 6709, as phones write it) and its UTC offset (Apple's creation date)."""
+    from engine.places.gps import iso6709_location
+
+    tags = {**dict(stream.metadata or {}), **dict(container.metadata or {})}
+    found = None
+    for key in ("com.apple.quicktime.location.ISO6709", "location", "location-eng"):
+        found = iso6709_location(tags.get(key))
+        if found is not None:
+            break
+    offset = None
+    apple = _parse_time(tags.get("com.apple.quicktime.creationdate"))
+    if apple is not None and apple.utcoffset() is not None:
+        offset = int(apple.utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
+    return ((found.latitude, found.longitude) if found else None), offset
 
 
 def _message(exc: BaseException) -> str:
@@ -316,11 +336,32 @@ def rotation_to_orientation(rotation: int) -> int | None:
 
 def video_meta(probe: VideoProbe, mtime_ns: int) -> PhotoMeta:
     orientation = rotation_to_orientation(probe.rotation)
+    lat, lon = probe.location if probe.location else (None, None)
     if probe.taken_at:
         return PhotoMeta(
-            probe.width, probe.height, probe.taken_at, "metadata", orientation, probe.camera, probe.duration
+            probe.width,
+            probe.height,
+            probe.taken_at,
+            "metadata",
+            orientation,
+            probe.camera,
+            probe.duration,
+            lat,
+            lon,
+            probe.utc_offset,
         )
-    return PhotoMeta(probe.width, probe.height, file_time(mtime_ns), "file", orientation, probe.camera, probe.duration)
+    return PhotoMeta(
+        probe.width,
+        probe.height,
+        file_time(mtime_ns),
+        "file",
+        orientation,
+        probe.camera,
+        probe.duration,
+        lat,
+        lon,
+        probe.utc_offset,
+    )
 
 
 def thumbnail_jpeg(frames: list[Image.Image], size: int) -> tuple[bytes, tuple[int, int]]:

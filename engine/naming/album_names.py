@@ -50,11 +50,15 @@ class NamingSummary:
 
 
 def parse_time(value: str | None) -> datetime | None:
-    """A catalog capture time (ISO 8601) as a datetime; None when absent or unreadable."""
+    """A catalog capture time (ISO 8601) as the local wall-clock datetime (naive); None when absent or unreadable.
+
+    Times that carry their UTC offset (EXIF OffsetTimeOriginal) keep the clock time where the photo was
+    taken: a trip's photos fall on the days the traveller lived them, and offset and plain times compare.
+    """
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value)
+        return datetime.fromisoformat(value).replace(tzinfo=None)
     except ValueError:
         return None
 

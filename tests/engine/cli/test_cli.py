@@ -39,6 +39,8 @@ def test_index_then_photos_json_and_status(tmp_path: Path, tiny_model, make_phot
     assert set(rows[0]) == {
         *("id", "path", "hash", "taken_at", "width", "height", "embedded", "album"),
         *("kind", "duration", "files"),  # issue 19: videos, RAW and Live Photos
+        *("place", "utc_offset"),  # issue 20: where it was taken, and its time zone
+        "stack",  # issue 20: the burst or set of copies it is folded into (null: none)
     }
     first = next(r for r in rows if r["path"].endswith("a.jpg"))
     assert first["taken_at"] == "2022-03-04T05:06:07" and first["embedded"] is True and first["album"] is None
