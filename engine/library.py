@@ -638,13 +638,18 @@ class Library:
         from engine.albums.recluster import Naming
         from engine.naming.album_names import cached_vocabulary_features
 
-        try:
-            embedder = self.embedder()
-        except ModelUnavailableError:
-            return None, False
-        model_id = self.catalog.model_id(embedder.key, embedder.dim)
         vocabulary = self.vocabulary()
-        cached = cached_vocabulary_features(self.catalog, model_id, vocabulary)
+        # The catalog knows the model's id without loading it: a re-cluster whose names are cached never waits
+        # seconds for open_clip and the weights only to learn that id.
+        model_id = self.model_id()
+        cached = cached_vocabulary_features(self.catalog, model_id, vocabulary) if model_id is not None else None
+        if cached is None:
+            try:
+                embedder = self.embedder()
+            except ModelUnavailableError:
+                return None, False
+            model_id = self.catalog.model_id(embedder.key, embedder.dim)
+            cached = cached_vocabulary_features(self.catalog, model_id, vocabulary)
         if cached is None:
             return None, True
         return Naming(cached[0], vocabulary.names(), vocabulary.generic, vocabulary.version), False
@@ -682,8 +687,10 @@ class Library:
     def _name_clusters(self, naming: Naming, progress: ProgressReporter | None) -> NamingSummary:
         from engine.naming.album_names import name_and_store
 
-        embedder = self.embedder()
-        model_id = self.catalog.model_id(embedder.key, embedder.dim)
+        model_id = self.model_id()  # the text features are at hand: no model to load for its id
+        if model_id is None:
+            embedder = self.embedder()
+            model_id = self.catalog.model_id(embedder.key, embedder.dim)
         summary = name_and_store(self.catalog, model_id, naming.text_features, self.vocabulary(), progress=progress)
         named = sum(1 for a in self.albums.albums() if a.id is not None and not a.user_named)
         return dataclasses.replace(summary, albums=named)

@@ -252,14 +252,16 @@ def recluster_then_name(library: Library, args: argparse.Namespace, **options: b
         return done[0]
 
     code = run_with_bar(args, "step", recluster)
-    try:
-        named = done[0].names_pending or library.embedder() is not None
-    except ModelUnavailableError:  # said in the summary: the albums keep provisional names
-        named = False
     if done[0].names_pending:
         print("naming…", flush=True)
         run_with_bar(args, "term", lambda bar: library.name(bar, quick=True))
-    if named and not library.vocabulary_embedded():
+    refine = not library.vocabulary_embedded()  # read from the catalog: no model loads when all is cached
+    if refine and not done[0].names_pending:
+        try:
+            refine = library.embedder() is not None
+        except ModelUnavailableError:  # said in the summary: the albums keep provisional names
+            refine = False
+    if refine:
         print("refining the names from the whole prompt ensemble (once per model; Ctrl-C keeps the names above)…")
         try:
             run_with_bar(args, "term", lambda bar: library.name(bar))
