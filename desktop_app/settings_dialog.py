@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.qt_compat import emit
 from desktop_app.service import LibraryService
-from engine.settings import DEFAULT_MODEL, DEFAULT_PRETRAINED, LibrarySettings, ModelSpec
+from engine.settings import DEFAULT_MODEL, DEFAULT_PRETRAINED, LibrarySettings, ModelSpec, cluster_address_problem
 
 DEVICES = (("Automatic", "auto"), ("CPU", "cpu"), ("NVIDIA GPU (CUDA)", "cuda"), ("Apple GPU (MPS)", "mps"))
 COMMON_MODELS = ("ViT-B-32", "ViT-B-16", "ViT-L-14")
@@ -134,6 +134,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self._folders_box(folders, bool(window_settings.value(WATCH_KEY, True, type=bool))))
         layout.addWidget(self._model_box(settings))
         layout.addWidget(self._albums_box(settings))
+        layout.addWidget(self._cluster_box(settings))
         layout.addWidget(self._thumbnails_box(settings, memory_budget_mb(window_settings)))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -283,6 +284,34 @@ class SettingsDialog(QDialog):
         QVBoxLayout(box).addWidget(self.dac_refine)
         return box
 
+    def _cluster_box(self, settings: LibrarySettings) -> QGroupBox:
+        box = QGroupBox("Compute cluster")
+        self.compute_cluster = QLineEdit(settings.compute_cluster)
+        self.compute_cluster.setObjectName("computeCluster")
+        self.compute_cluster.setPlaceholderText("Off (this computer only)")
+        self.compute_cluster.setToolTip(
+            "A Ray cluster that decodes and embeds new photos and fits the albums: local, auto, "
+            "the head's address such as 192.168.1.20:6379, or ray://host:10001. Empty: off"
+        )
+        self.cluster_path_map = QLineEdit(settings.cluster_path_map)
+        self.cluster_path_map.setObjectName("clusterPathMap")
+        self.cluster_path_map.setPlaceholderText("e.g. /Volumes/photos=/mnt/photos")
+        self.cluster_path_map.setToolTip(
+            "Where the cluster's computers see your photo folders; photos they cannot see are sent to them"
+        )
+        form = QFormLayout()
+        form.addRow("Cluster address", self.compute_cluster)
+        form.addRow("Photo folders there", self.cluster_path_map)
+        note = QLabel(
+            "Off by default. With a cluster, your computer still keeps the catalog: it sends only new or changed "
+            "photos and saves each result as it comes back, so stopping never loses finished work."
+        )
+        note.setWordWrap(True)
+        column = QVBoxLayout(box)
+        column.addLayout(form)
+        column.addWidget(note)
+        return box
+
     def _thumbnails_box(self, settings: LibrarySettings, memory_mb: int) -> QGroupBox:
         box = QGroupBox("Thumbnails")
         self.thumbnail_size = QSpinBox()
@@ -356,6 +385,13 @@ class SettingsDialog(QDialog):
                 return f"The weights file {path or '(none)'} does not exist."
         elif not self.tag.text().strip():
             return "Name the weights to download, e.g. laion2b_s34b_b79k."
+        cluster_problem = cluster_address_problem(self.compute_cluster.text())
+        if cluster_problem is not None:
+            return f"Compute cluster: {cluster_problem}."
+        for pair in filter(None, (p.strip() for p in self.cluster_path_map.text().split(";"))):
+            here, sep, there = pair.partition("=")
+            if not (sep and here.strip() and there.strip()):
+                return f"Photo folders there: write your folder, '=', and the cluster's folder, not {pair!r}."
         return None
 
     def accept(self) -> None:
@@ -382,5 +418,7 @@ class SettingsDialog(QDialog):
             dac_refine=self.dac_refine.isChecked(),
             thumbnail_size=self.thumbnail_size.value(),
             threads=self.threads.value(),
+            compute_cluster="" if self.compute_cluster.text().strip() == "off" else self.compute_cluster.text().strip(),
+            cluster_path_map=self.cluster_path_map.text().strip(),
         )
         return SettingsChoice(engine, self.memory_mb.value(), self.watch.isChecked())

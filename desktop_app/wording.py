@@ -61,6 +61,25 @@ _ERRORS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"unknown pretrained weights '?([^']+)'? for (\S+); known tags: none"),
         r"There are no weights to download for \2: choose a weights file in File → Settings…",
     ),
+    # The compute cluster (File → Settings…, "Compute cluster"): the window's way on is the setting and Rescan.
+    (
+        re.compile(r"the compute cluster at (\S+) went away"),
+        r"The compute cluster at \1 went away; every photo finished so far is saved. "
+        f"{RESCAN} continues on the cluster once it is back, or on this computer once Compute cluster is cleared "
+        "in File → Settings…",
+    ),
+    (
+        re.compile(r"(?:no compute cluster answers at|could not join the compute cluster at) (\S+?)(?: \(|[;:] )"),
+        r"PhotoAtlas could not reach the compute cluster at \1. Check that it is started and that the address "
+        "under Compute cluster in File → Settings… is right, or clear it there to work on this computer.",
+    ),
+    (
+        re.compile(
+            r"Ray is not installed|has no CPU or GPU to lend|worker of the compute cluster (could not start|failed)"
+        ),
+        "The compute cluster cannot do this work (Show details says why): clear Compute cluster in File → "
+        "Settings… to work on this computer.",
+    ),
     (
         re.compile(r"the vocabulary would be empty"),
         "The list of words for naming albums would be empty: keep at least one word.",

@@ -391,7 +391,12 @@ class Library:
     # -- verbs -----------------------------------------------------------------------------------
 
     def index(
-        self, paths: Sequence[Path] = (), *, embed: bool = True, progress: ProgressReporter | None = None
+        self,
+        paths: Sequence[Path] = (),
+        *,
+        embed: bool = True,
+        progress: ProgressReporter | None = None,
+        cluster: str | None = None,
     ) -> IndexSummary:
         """Scan folders (added as roots) and catalog, thumbnail and embed their photos.
 
@@ -399,6 +404,11 @@ class Library:
             paths: folders to add and scan; with none, every known root is rescanned.
             embed: also compute CLIP embeddings (needs the model); False catalogs and thumbnails only.
             progress: progress and cancellation.
+            cluster: a Ray cluster that decodes and embeds ("local", "auto", "host:port", "ray://host:port"),
+                "" for this computer only; None uses the library's `compute_cluster` setting.
+
+        Raises:
+            ComputeClusterError: the cluster cannot be reached, or went away (finished photos are saved).
         """
         roots = [Path(p).expanduser().resolve() for p in paths]
         for root in roots:
@@ -416,7 +426,7 @@ class Library:
                 raise InvalidInputError(f"no folder at {display(root)}; check the path")
             if not root.is_dir():
                 raise InvalidInputError(f"{display(root)} is not a folder")
-        indexer = self._indexer(embed, progress)
+        indexer = self._indexer(embed, progress, self._remote_indexing(cluster) if embed else None)
         summary = indexer.run(roots)
         self.update_places(progress)
         stacked = self.update_stacks(progress)  # exact copies need no model; bursts need the embeddings
@@ -428,7 +438,7 @@ class Library:
             summary.albums = [*summary.albums, *stacked.lines()]
         return summary
 
-    def _indexer(self, embed: bool, progress: ProgressReporter | None) -> Indexer:
+    def _indexer(self, embed: bool, progress: ProgressReporter | None, remote: Any = None) -> Indexer:
         return Indexer(
             self.catalog,
             self.thumbnails,
@@ -437,6 +447,35 @@ class Library:
             self.model_id() if embed else None,
             exclude=[self.directory],
             progress=progress,
+            remote=remote,
+        )
+
+    def _remote_fit(self) -> Any:
+        """The compute cluster re-clustering fits on (`engine.distributed.remote_fit.RemoteFit`), or None."""
+        text = self._settings.compute_cluster.strip()
+        if not text or text == "off":
+            return None
+        from engine.distributed.address import ClusterAddress
+        from engine.distributed.remote_fit import RemoteFit
+
+        return RemoteFit(ClusterAddress.parse(text), self._settings.index_threads())
+
+    def _remote_indexing(self, cluster: str | None) -> Any:
+        """The compute cluster a run uses (`engine.distributed.bridge.RemoteIndexing`), or None for none."""
+        text = self._settings.compute_cluster if cluster is None else cluster
+        if not text.strip() or text.strip() == "off":
+            return None
+        from engine.distributed.address import ClusterAddress, PathMap
+        from engine.distributed.bridge import RemoteIndexing
+
+        address = ClusterAddress.parse(text)
+        address.check_reachable()  # a wrong address is told before the folders are listed, work or not
+        return RemoteIndexing(
+            address,
+            PathMap.parse(self._settings.cluster_path_map),
+            workers=self._settings.cluster_workers,
+            local_cpus=self._settings.index_threads(),
+            chunk=self._settings.batch_size,
         )
 
     def index_changes(
@@ -579,7 +618,9 @@ class Library:
         k = choose_k(self.catalog, k, more, fewer)
         wording = wording or (f"Re-cluster into {k} albums" if k is not None else "Re-cluster")
         naming, pending = self._cached_naming() if names_later else (self._naming(progress), False)
-        summary = recluster(self.catalog, model_id, k, self._settings.device, naming, progress, wording)
+        summary = recluster(
+            self.catalog, model_id, k, self._settings.device, naming, progress, wording, self._remote_fit()
+        )
         if pending:
             summary.names_pending = True
             summary.naming = "naming the albums next (the vocabulary is embedded once for this model)"

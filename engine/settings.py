@@ -42,6 +42,23 @@ class ModelSpec:
         return ModelSpec(self.name, pretrained, config)
 
 
+def cluster_address_problem(text: str) -> str | None:
+    """Why `text` is not a compute cluster address (in words, with examples), or None when it is one.
+
+    "" and "off" mean no cluster; else "local", "auto", the head's "host:port" or "ray://host:port".
+    """
+    value = text.strip()
+    if value in ("", "off", "local", "auto"):
+        return None
+    host, sep, port = value.removeprefix("ray://").rpartition(":")
+    if sep and host and port.isdigit() and 0 < int(port) < 65536:
+        return None
+    return (
+        f"{text.strip()!r} is not a compute cluster address; use local, auto, the head's host:port "
+        "(e.g. 192.168.1.20:6379) or ray://host:10001"
+    )
+
+
 @dataclass(frozen=True)
 class LibrarySettings:
     """Engine settings of one library.
@@ -59,6 +76,11 @@ class LibrarySettings:
             with more than 2.
         image_runtime: how the image tower runs on a CPU: "auto" (the fastest installed runtime that embeds
             like fp32, measured once per model), "torch" (fp32 PyTorch), "onnx-int8", "onnx-fp32", "openvino".
+        compute_cluster: a Ray cluster that indexes (decodes, thumbnails, embeds) and re-clusters for this
+            library: "" (off, the default), "local", "auto", the head's "host:port" or "ray://host:10001".
+        cluster_path_map: where the cluster's workers see this computer's photo folders, e.g.
+            "/Volumes/photos=/mnt/photos" (pairs separated by ";"); files they cannot see are sent as bytes.
+        cluster_workers: actors to start on the cluster; 0 starts one per GPU, else one per CPU core.
     """
 
     model: ModelSpec = field(default_factory=ModelSpec)
@@ -71,6 +93,9 @@ class LibrarySettings:
     dac_refine: bool = False
     threads: int = 0
     image_runtime: str = "auto"
+    compute_cluster: str = ""
+    cluster_path_map: str = ""
+    cluster_workers: int = 0
 
     def index_threads(self) -> int:
         """The cores indexing uses: `threads`, or all but one on machines with more than 2."""

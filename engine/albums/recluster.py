@@ -25,6 +25,7 @@ from engine.stacks.fold import representatives
 
 if TYPE_CHECKING:
     from engine.cluster import CPPClusterer
+    from engine.distributed.remote_fit import RemoteFit
 
 AlbumKey = int | tuple[str, int] | None
 # Which photos the stored estimator was fitted on (a digest of the representatives' hashes, in order).
@@ -102,9 +103,10 @@ def recluster(
     naming: Naming | None,
     progress: ProgressReporter | None = None,
     description: str = "Re-cluster",
+    remote: RemoteFit | None = None,
 ) -> ReclusterSummary:
     """Cluster the embedded photos and reconcile the albums with the result (see engine.albums.reconcile);
-    one action in the history, worded by `description`."""
+    one action in the history, worded by `description`. With `remote`, the fit runs on a compute cluster."""
 
     started = time.monotonic()
     progress = ensure_progress(progress)
@@ -119,7 +121,7 @@ def recluster(
     if estimator is None:
         row = {h: i for i, h in enumerate(photos.unique)}
         x = photos.x if len(fitted) == len(photos.unique) else photos.x[[row[h] for h in fitted]]
-        estimator, curve = _fit(x, k, device, progress)
+        estimator, curve = remote.fit(_fit, x, k, progress) if remote is not None else _fit(x, k, device, progress)
     else:
         curve = {int(key): float(v) for key, v in estimator.coding_lengths_.items()}
     check_cancelled(progress)

@@ -18,6 +18,11 @@ if TYPE_CHECKING:  # the library (and its heavy imports) loads only when a comma
     from engine.library import Library
 
 EXIT_ERROR = 1
+RAY_HELP = (
+    "decode and embed on a Ray compute cluster: local (Ray on this computer), auto, the head's host:port or "
+    "ray://host:10001; off for this computer only (default: the library's compute_cluster setting)"
+)
+RAY_FIT_HELP = "fit the clustering on a Ray compute cluster (local, auto, host:port or ray://host:10001)"
 EXIT_INTERRUPTED = 130
 
 
@@ -74,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     index.add_argument("--no-progress", action="store_true", help="no progress bar")
     index.add_argument("--timings", action="store_true", help="also print where the time went")
+    index.add_argument("--ray", metavar="ADDRESS", help=RAY_HELP)
 
     photos = commands.add_parser("photos", help="list the photos of the library")
     photos.add_argument("--json", action="store_true", help="print a JSON array")
@@ -89,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     cluster = commands.add_parser("cluster", description="the same as photoatlas recluster")
     cluster.add_argument("--k", type=int, help="number of clusters (default: chosen by coding length)")
     cluster.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cluster.add_argument("--ray", metavar="ADDRESS", help=RAY_FIT_HELP)
 
     clusters = commands.add_parser("clusters", description="the machine's clusters behind the albums")
     clusters.add_argument("--json", action="store_true", help="print a JSON array")
@@ -112,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     from engine.cli import stacks as cli_stacks
 
     COMMANDS.update(cli_stacks.add_commands(commands))
+    commands.choices["recluster"].add_argument("--ray", metavar="ADDRESS", help=RAY_FIT_HELP)
     _list_in_order(commands)
     return parser
 
@@ -173,6 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "index":
             _check_new_library_folders(args)
         with Library(args.library, create=args.command in CREATING) as library:
+            if args.command in ("recluster", "cluster") and args.ray:
+                # For this run only: the fit goes to the cluster; the setting on disk is unchanged.
+                library.update_settings(library.settings.replace(compute_cluster=args.ray), save=False)
             return COMMANDS[args.command](library, args)
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
@@ -229,7 +240,7 @@ def _cmd_index(library: Library, args: argparse.Namespace) -> int:
     summaries = []
 
     def index(bar: Any) -> Any:
-        summaries.append(library.index(args.paths, embed=not args.no_embed, progress=bar))
+        summaries.append(library.index(args.paths, embed=not args.no_embed, progress=bar, cluster=args.ray))
         return summaries[-1]
 
     code = run_with_bar(args, "photo", index)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -44,6 +45,10 @@ from engine.media.video import VideoRefused, probe_video
 from engine.paths import display, runtime_cache_dir, to_db
 from engine.progress import NullProgress, ProgressReporter
 from engine.settings import LibrarySettings
+
+if TYPE_CHECKING:  # Ray stays unimported unless a compute cluster is asked for
+    from engine.distributed.bridge import RemoteIndexing
+    from engine.distributed.worker import JobResult
 
 # Commit at least this often when no embedding batch forces it, so progress survives a kill.
 COMMIT_EVERY_S = 2.0
@@ -69,6 +74,7 @@ class IndexSummary:
     stages: Counter[str] = field(default_factory=Counter)
     first_batch_s: float | None = None  # from the start of the run to the first embedded batch committed
     runtime: str | None = None  # how the image tower ran (`RuntimeChoice.line`), when the model ran on the CPU
+    cluster: list[str] = field(default_factory=list)  # how the compute cluster was used, when one was
 
     def lines(self) -> list[str]:
         """The summary as short lines for people."""
@@ -81,6 +87,7 @@ class IndexSummary:
             out.extend(f"  {count} × {REASONS.get(reason, reason)}" for reason, count in self.skipped.most_common())
         out.extend(f"root not available (unmounted or missing), its photos kept: {r}" for r in self.unavailable_roots)
         out.extend(self.albums)
+        out.extend(self.cluster)
         if self.runtime and not self.runtime.endswith("torch-fp32"):
             out.append(self.runtime)
         return out
@@ -140,8 +147,12 @@ class Indexer:
         model_id: int | None = None,
         exclude: Sequence[Path] = (),
         progress: ProgressReporter | None = None,
+        remote: RemoteIndexing | None = None,
     ) -> None:
         self.catalog = catalog
+        # With a compute cluster, decoding, thumbnails and embedding run there; this thread still plans and
+        # is still the only writer of the catalog (`_process_remote`).
+        self.remote = remote
         self.thumbnails = thumbnails
         self.settings = settings
         # The model loads only when some photo needs embedding, so a rescan of an unchanged library is quick.
@@ -348,6 +359,10 @@ class Indexer:
 
     def _decode_files(self, item: _WorkItem, options: DecodeOptions, complete: frozenset[str]) -> _Decoded:
         result = decode_file(item.file.path, options, self.thumbnails.write, complete)
+        return self._with_companions(item, result, options)
+
+    def _with_companions(self, item: _WorkItem, result: DecodeResult, options: DecodeOptions) -> _Decoded:
+        """The decoded shown file with its other files checked (a RAW's stat, a Live Photo's clip probed)."""
         if isinstance(result, SkippedFile) or not item.file.companions:
             return _Decoded(result)
         kept: list[Companion] = []
@@ -377,6 +392,8 @@ class Indexer:
             loading = time.perf_counter()
             self.embedder, self.model_id = self._load_model()
             self.summary.stages["loading the model"] += time.perf_counter() - loading
+            if self.remote is not None and self.embedder is not None:
+                return self._process_remote(work)
             self.progress.phase("Indexing photos", len(work))
         threads = self.settings.index_threads()
         if self.embedder is not None:
@@ -437,6 +454,59 @@ class Indexer:
             pipeline.close()
         if self.embedder is not None and self.embedder.runtime_choice is not None:
             self.summary.runtime = self.embedder.runtime_choice.line()
+
+    def _process_remote(self, work: list[_WorkItem]) -> None:
+        """Decode, thumbnail and embed `work` on the compute cluster; commit each chunk as it comes back."""
+        from engine.distributed.dispatch import FileToProcess
+        from engine.distributed.worker import WorkerOptions
+
+        assert self.remote is not None
+        self.progress.phase("Starting the compute cluster's workers")
+        started = time.perf_counter()
+        options = WorkerOptions(
+            spec=self.settings.model.resolved(),
+            thumbnail_size=self.settings.thumbnail_size,
+            max_pixels=int(self.settings.max_megapixels * 1_000_000),
+            batch_size=self.settings.batch_size,
+            offline=self.settings.offline,
+        )
+        running = started
+        try:
+            workers = self.remote.open(options, frozenset(self._complete_hashes()))
+            self.summary.stages["starting the cluster"] += time.perf_counter() - started
+            self.progress.phase(f"Indexing photos on the compute cluster ({workers} workers)", len(work))
+            files = [FileToProcess(i, w.file.path, w.file.size, w.file.mtime_ns) for i, w in enumerate(work)]
+            decode = self._decode_options()
+            running = time.perf_counter()
+            for results in self.remote.run(files, self.progress.is_cancelled):
+                to_embed, to_write, vectors = [], [], []
+                for job in results:
+                    item = work[job.key]
+                    decoded = self._with_companions(item, self._from_worker(item, job), decode)
+                    if job.vector is not None and isinstance(decoded.result, DecodedPhoto):
+                        to_embed.append((item, decoded))
+                        vectors.append(job.vector)
+                    else:
+                        to_write.append((item, decoded))
+                self._commit(to_embed, to_write, vectors)
+                self.progress.advance(len(results))
+            self.summary.stages["compute cluster"] += time.perf_counter() - running
+        finally:
+            self.summary.cluster = self.remote.stats.lines(time.perf_counter() - running)
+            self.remote.close()
+
+    def _from_worker(self, item: _WorkItem, job: JobResult) -> DecodeResult:
+        """A worker's result as this computer sees it: its path, and its thumbnail stored in the cache."""
+        result = job.result
+        assert result is not None
+        changes: dict[str, object] = {"path": item.file.path}
+        # A mount on the worker may round the time differently: keep the time listed here for the same file,
+        # so the next run recognises it as unchanged.
+        if not isinstance(result, SkippedFile) and result.size == item.file.size:
+            changes["mtime_ns"] = item.file.mtime_ns
+        if isinstance(result, DecodedPhoto) and job.thumbnail is not None:
+            changes["thumbnail_relpath"] = self.thumbnails.write(result.hash, job.thumbnail)
+        return dataclasses.replace(result, **changes)
 
     def _choose_runtime(self, images: int, threads: int) -> None:
         """Let the model run on the fastest CPU runtime; it is built (once per model) only for a long run."""

@@ -38,6 +38,14 @@ ENGINE_MESSAGES = [
     "--model-config FILE.json",
     "unknown pretrained weights 'openai' for photoatlas-tiny; known tags: none: pass a local checkpoint file "
     "with --pretrained",
+    "the compute cluster at 10.0.0.5:6379 went away (the cluster stopped answering); every photo finished so far "
+    "is saved. Run the index again to continue on this computer, or once the cluster is back, on it",
+    "no compute cluster answers at 10.0.0.5:6379 (Connection refused); check that the cluster is started and the "
+    "address is right, or work on this computer without a cluster",
+    "could not join the compute cluster at auto: no running cluster; check that the cluster is started and the "
+    "address is right, or work on this computer without a cluster",
+    "Ray is not installed: install PhotoAtlas's cluster support first (pip install 'photoatlas[ray]')",
+    "a worker of the compute cluster could not start: ModelUnavailableError: the weights are missing",
 ]
 
 
