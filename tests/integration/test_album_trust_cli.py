@@ -5,18 +5,14 @@ its photos through "fewer albums", `undo` reverts the re-cluster (not the user's
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from engine.cli.main import main
-from tests.conftest import SHARED
 from tests.integration.test_albums_cli import check_listing
+from tests.toy import TOYCLIP, make_toy_library, needs_toyclip
+from tests.toy import Cli as ToyCli
 
-TOYCLIP = SHARED / "models" / "toyclip"
-MAKE_LIBRARY = SHARED / "toyworld" / "make_library.py"
 # Eight concepts the toy CLIP knows; yellow stars share their shape with red stars, red circles their colour.
 CONCEPTS = "red:circle,green:square,blue:triangle,yellow:star,orange:hexagon,black:cross,red:star,blue:circle"
 PER_CONCEPT = 25
@@ -25,22 +21,13 @@ SHAPES = ("circle", "square", "triangle", "star", "hexagon", "cross")
 USERS_NAME = "Sunny Stars 2021"
 
 pytestmark = [
-    pytest.mark.skipif(not (TOYCLIP / "toyclip.safetensors").exists(), reason="../shared is absent"),
+    needs_toyclip,
     pytest.mark.slow,
 ]
 
 
-class Cli:
-    """`photoatlas --library LIB …` in-process; returns stdout (stderr when a failure is expected)."""
-
-    def __init__(self, capsys: pytest.CaptureFixture[str], library: Path) -> None:
-        self.capsys, self.library = capsys, library
-
-    def __call__(self, *argv: str, code: int = 0) -> str:
-        result = main(["--library", str(self.library), *argv])
-        captured = self.capsys.readouterr()
-        assert result == code, captured.err or captured.out
-        return captured.err if code else captured.out
+class Cli(ToyCli):
+    """The shared runner, with the album listing checked against the photo listing."""
 
     def albums(self) -> list[dict]:
         albums = json.loads(self("albums", "--json"))
@@ -60,14 +47,7 @@ def clustered(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Cli, 
     """A toy library of 8 concepts × 25 photos, indexed and clustered into one album per concept; returns the
     command line and each photo's concept by id."""
     photos = tmp_path / "photos"
-    drawn = ["--per-concept", str(PER_CONCEPT), "--seed", "7", "--concepts", CONCEPTS]
-    made = subprocess.run(
-        [sys.executable, str(MAKE_LIBRARY), str(photos), *drawn],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    truth = {str((photos / rel).resolve()): concept for rel, concept in json.loads(made).items()}
+    truth = make_toy_library(photos, PER_CONCEPT, seed=7, concepts=CONCEPTS)
     cli = Cli(capsys, tmp_path / "lib")
     model = ["--model", "toyclip", "--pretrained", str(TOYCLIP / "toyclip.safetensors")]
     cli("index", str(photos), *model, "--model-config", str(TOYCLIP / "toyclip.json"), "--no-progress")

@@ -14,26 +14,15 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from engine.cli.main import main
 from tests.conftest import model_options, snapshot_tree
+from tests.toy import Cli as ToyCli
 
 ALBUM_KEYS = {"id", "name", "user_named", "pinned", "size", "cover", "date_from", "date_to", "members"}
 COLOURS = [(220, 30, 30), (30, 200, 40), (30, 40, 220)]
 
 
-class Cli:
-    def __init__(self, capsys: pytest.CaptureFixture[str], library: Path) -> None:
-        self.capsys, self.library = capsys, library
-
-    def __call__(self, *argv: str, code: int = 0) -> str:
-        """Run a command; returns stdout, or stderr when a failure is expected."""
-        result = main(["--library", str(self.library), *argv])
-        captured = self.capsys.readouterr()
-        assert result == code, captured.err or captured.out
-        if code:
-            assert captured.err.startswith("photoatlas: error:") and "Traceback" not in captured.err
-            return captured.err
-        return captured.out
+class Cli(ToyCli):
+    """The shared runner, with the album listing checked against the photo listing."""
 
     def albums(self) -> list[dict]:
         albums = json.loads(self("albums", "--json"))

@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 from engine.library import Library
 from engine.paths import display
-from tests.conftest import SHARED
+from tests.toy import TOYCLIP, make_toy_library, needs_toyclip
 
-TOYCLIP = SHARED / "models" / "toyclip"
-MAKE_LIBRARY = SHARED / "toyworld" / "make_library.py"
-
-pytestmark = pytest.mark.skipif(not (TOYCLIP / "toyclip.safetensors").exists(), reason="../shared is absent")
+pytestmark = needs_toyclip
 
 
 @pytest.fixture(scope="module")
 def toy_library(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("toy")
     photos = root / "photos"
-    truth_json = subprocess.run(
-        [sys.executable, str(MAKE_LIBRARY), str(photos), "--per-concept", "12", "--seed", "3"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    truth = {str((photos / rel).resolve()): concept for rel, concept in json.loads(truth_json).items()}
+    truth = make_toy_library(photos, per_concept=12, seed=3)
     library = Library(root / "lib")
     library.set_model("toyclip", str(TOYCLIP / "toyclip.safetensors"), str(TOYCLIP / "toyclip.json"))
     summary = library.index([photos])
@@ -119,14 +106,8 @@ def test_new_photos_of_known_concepts_join_their_albums_and_strangers_wait_in_ot
     if not library.clusters():
         library.cluster()
     new = tmp_path / "new"
-    drawn = ["--per-concept", "4", "--seed", "9", "--concepts", "red:circle,blue:triangle,green:star,orange:cross"]
-    made = subprocess.run(
-        [sys.executable, str(MAKE_LIBRARY), str(new), *drawn],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    concept_of = {str((new / rel).resolve()): c for rel, c in json.loads(made).items()}
+    concepts = "red:circle,blue:triangle,green:star,orange:cross"
+    concept_of = make_toy_library(new, per_concept=4, seed=9, concepts=concepts)
     library.index([new])
     paths = {r.id: display(r.path) for r in library.photos()}
     album_of = {pid: a.id for a in library.albums.albums() for pid in a.members}

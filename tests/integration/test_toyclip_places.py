@@ -4,8 +4,6 @@ library names places, titles albums with the place most of their photos share, a
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,14 +12,11 @@ from PIL import Image
 from engine.cli.main import main
 from engine.library import Library
 from engine.paths import display
-from tests.conftest import SHARED
 from tests.engine.places.gps_photos import NICE, ZERMATT, ZURICH
-
-TOYCLIP = SHARED / "models" / "toyclip"
-MAKE_LIBRARY = SHARED / "toyworld" / "make_library.py"
+from tests.toy import TOYCLIP, make_toy_library, needs_toyclip
 
 pytestmark = [
-    pytest.mark.skipif(not (TOYCLIP / "toyclip.safetensors").exists(), reason="../shared is absent"),
+    needs_toyclip,
     pytest.mark.slow,
 ]
 
@@ -45,13 +40,7 @@ def placed_library(tmp_path_factory: pytest.TempPathFactory):
     towns, the other three concepts without GPS; named from the toy world's own words."""
     root = tmp_path_factory.mktemp("places")
     photos = root / "photos"
-    made = subprocess.run(
-        [sys.executable, str(MAKE_LIBRARY), str(photos), "--per-concept", "12", "--seed", "3"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    truth = {str((photos / rel).resolve()): concept for rel, concept in json.loads(made).items()}
+    truth = make_toy_library(photos, per_concept=12, seed=3)
     seen: dict[str, int] = {}
     where: dict[str, str] = {}
     for path, concept in sorted(truth.items()):

@@ -9,27 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli.main import main
-from tests.conftest import SHARED
 from tests.engine.stacks.toy_scenes import make_library
-
-TOYCLIP = SHARED / "models" / "toyclip"
+from tests.toy import TOYCLIP, Cli, needs_toyclip
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not (TOYCLIP / "toyclip.safetensors").exists(), reason="../shared is absent"),
+    needs_toyclip,
 ]
-
-
-class Cli:
-    def __init__(self, capsys: pytest.CaptureFixture[str], library: Path) -> None:
-        self.capsys, self.library = capsys, library
-
-    def __call__(self, *argv: str, code: int = 0) -> str:
-        result = main(["--library", str(self.library), *argv])
-        captured = self.capsys.readouterr()
-        assert result == code, captured.err or captured.out
-        return captured.out if not code else captured.err
 
 
 def pair_scores(groups: list[list[str]], stack_of: dict[str, int | None], files: list[str]) -> tuple[float, float]:
