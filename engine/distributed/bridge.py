@@ -56,15 +56,9 @@ def _child(conn: Connection, dispatch: ClusterDispatch) -> None:
 
 
 class RemoteIndexing:
-    """Decoding, thumbnails and embeddings on a Ray cluster for one index run, driven from a child process.
-
-    Args:
-        address: the cluster.
-        path_map: where the workers see this computer's folders.
-        workers: actors to start; 0 starts one per GPU, or one per CPU core when the cluster has no GPU.
-        local_cpus: CPUs Ray may use for `--ray local`.
-        chunk: files per task; 0 picks 32 on CPUs and 256 on GPUs.
-    """
+    """Decoding, thumbnails and embeddings on a Ray cluster for one index run, driven from a child process
+    (Ray ends its driver's process when the cluster dies under it). Takes `ClusterDispatch`'s arguments, which
+    the child runs."""
 
     def __init__(
         self,

@@ -335,27 +335,14 @@ def rotation_to_orientation(rotation: int) -> int | None:
 
 
 def video_meta(probe: VideoProbe, mtime_ns: int) -> PhotoMeta:
-    orientation = rotation_to_orientation(probe.rotation)
     lat, lon = probe.location if probe.location else (None, None)
-    if probe.taken_at:
-        return PhotoMeta(
-            probe.width,
-            probe.height,
-            probe.taken_at,
-            "metadata",
-            orientation,
-            probe.camera,
-            probe.duration,
-            lat,
-            lon,
-            probe.utc_offset,
-        )
+    taken, source = (probe.taken_at, "metadata") if probe.taken_at else (file_time(mtime_ns), "file")
     return PhotoMeta(
         probe.width,
         probe.height,
-        file_time(mtime_ns),
-        "file",
-        orientation,
+        taken,
+        source,
+        rotation_to_orientation(probe.rotation),
         probe.camera,
         probe.duration,
         lat,
