@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -130,23 +132,40 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("PhotoAtlas settings")
         self._settings = settings
         self._thumbnail_dir = thumbnail_dir
-        layout = QVBoxLayout(self)
-        layout.addWidget(self._folders_box(folders, bool(window_settings.value(WATCH_KEY, True, type=bool))))
-        layout.addWidget(self._model_box(settings))
-        layout.addWidget(self._albums_box(settings))
-        layout.addWidget(self._cluster_box(settings))
-        layout.addWidget(self._thumbnails_box(settings, memory_budget_mb(window_settings)))
+        # The sections scroll and OK / Cancel stay in view: on a laptop screen of 768 pixels the sections are
+        # taller than the screen.
+        sections = QWidget()
+        inner = QVBoxLayout(sections)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.addWidget(self._folders_box(folders, bool(window_settings.value(WATCH_KEY, True, type=bool))))
+        inner.addWidget(self._model_box(settings))
+        inner.addWidget(self._albums_box(settings))
+        inner.addWidget(self._cluster_box(settings))
+        inner.addWidget(self._thumbnails_box(settings, memory_budget_mb(window_settings)))
+        self.sections = QScrollArea()
+        self.sections.setWidget(sections)
+        self.sections.setWidgetResizable(True)
+        self.sections.setFrameShape(QFrame.Shape.NoFrame)
+        self.sections.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.sections, 1)
         layout.addWidget(buttons)
         self._probe_signals = _ProbeSignals()  # no parent: outlives the dialog if a probe is slow
         self._probe_signals.found.connect(self._on_probed)
         # Word-wrapped notes need the height that goes with the dialog's width: Qt's minimum size does not know
         # it (and the rows of the model's form get squashed), so the dialog starts at its full size hint.
         self.setMinimumWidth(560)
-        self.setMinimumHeight(self.sizeHint().height())
-        self.resize(self.sizeHint())
+        sections.setMinimumWidth(sections.sizeHint().width())
+        margins = layout.contentsMargins()
+        full = sections.sizeHint().height() + buttons.sizeHint().height() + layout.spacing()
+        full += margins.top() + margins.bottom()
+        screen = self.screen().availableGeometry().height() if self.screen() is not None else full
+        height = min(full, max(320, screen - 80))  # the whole dialog where the screen allows, else it scrolls
+        self.setMinimumHeight(min(height, 480))
+        self.resize(max(560, sections.sizeHint().width() + margins.left() + margins.right()), height)
         self.probe_device()
         folder = self._thumbnail_dir
         self._probe("cache_usage", lambda: f"{folder_size_mb(folder):.1f} MB on disk")

@@ -65,19 +65,19 @@ _ERRORS: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(r"the compute cluster at (\S+) went away"),
         r"The compute cluster at \1 went away; every photo finished so far is saved. "
-        f"{RESCAN} continues on the cluster once it is back, or on this computer once Compute cluster is cleared "
-        "in File → Settings…",
+        f"{RESCAN} continues on the cluster once it is back, or on this computer once the Cluster address in File → "
+        "Settings… is cleared.",
     ),
     (
         re.compile(r"(?:no compute cluster answers at|could not join the compute cluster at) (\S+?)(?: \(|[;:] )"),
         r"PhotoAtlas could not reach the compute cluster at \1. Check that it is started and that the address "
-        "under Compute cluster in File → Settings… is right, or clear it there to work on this computer.",
+        "in File → Settings… (Cluster address) is right, or clear it there to work on this computer.",
     ),
     (
         re.compile(
             r"Ray is not installed|has no CPU or GPU to lend|worker of the compute cluster (could not start|failed)"
         ),
-        "The compute cluster cannot do this work (Show details says why): clear Compute cluster in File → "
+        "The compute cluster cannot do this work (Show details says why): clear the Cluster address in File → "
         "Settings… to work on this computer.",
     ),
     (
