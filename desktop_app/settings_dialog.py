@@ -38,7 +38,14 @@ from PySide6.QtWidgets import (
 
 from desktop_app.qt_compat import emit
 from desktop_app.service import LibraryService
-from engine.settings import DEFAULT_MODEL, DEFAULT_PRETRAINED, LibrarySettings, ModelSpec, cluster_address_problem
+from engine.settings import (
+    DEFAULT_MODEL,
+    DEFAULT_PRETRAINED,
+    LibrarySettings,
+    ModelSpec,
+    cluster_address_problem,
+    path_map_pairs,
+)
 
 DEVICES = (("Automatic", "auto"), ("CPU", "cpu"), ("NVIDIA GPU (CUDA)", "cuda"), ("Apple GPU (MPS)", "mps"))
 COMMON_MODELS = ("ViT-B-32", "ViT-B-16", "ViT-L-14")
@@ -407,10 +414,10 @@ class SettingsDialog(QDialog):
         cluster_problem = cluster_address_problem(self.compute_cluster.text())
         if cluster_problem is not None:
             return f"Compute cluster: {cluster_problem}."
-        for pair in filter(None, (p.strip() for p in self.cluster_path_map.text().split(";"))):
-            here, sep, there = pair.partition("=")
-            if not (sep and here.strip() and there.strip()):
-                return f"Photo folders there: write your folder, '=', and the cluster's folder, not {pair!r}."
+        try:
+            path_map_pairs(self.cluster_path_map.text())
+        except ValueError as exc:
+            return f"Photo folders there: write your folder, '=', and the cluster's folder, not {exc.args[0]!r}."
         return None
 
     def accept(self) -> None:

@@ -59,6 +59,22 @@ def cluster_address_problem(text: str) -> str | None:
     )
 
 
+def path_map_pairs(text: str) -> list[tuple[str, str]]:
+    """The (this computer's folder, the workers' folder) pairs of a path map ("/Volumes/photos=/mnt/photos",
+    several separated by ";"), as typed, without trailing slashes.
+
+    Raises:
+        ValueError: an entry is not "folder=folder"; the exception's argument is that entry.
+    """
+    pairs = []
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        here, sep, there = part.partition("=")
+        if not sep or not here.strip() or not there.strip():
+            raise ValueError(part)
+        pairs.append((here.strip().rstrip("/") or "/", there.strip().rstrip("/") or "/"))
+    return pairs
+
+
 @dataclass(frozen=True)
 class LibrarySettings:
     """Engine settings of one library.

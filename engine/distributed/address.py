@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from engine.distributed.errors import ComputeClusterError
-from engine.settings import cluster_address_problem
+from engine.settings import cluster_address_problem, path_map_pairs
 
 LOCAL = "local"
 CONNECT_TIMEOUT_S = 3.0
@@ -68,15 +68,13 @@ class PathMap:
 
     @classmethod
     def parse(cls, text: str) -> PathMap:
-        pairs = []
-        for part in filter(None, (p.strip() for p in text.split(";"))):
-            here, sep, there = part.partition("=")
-            if not sep or not here.strip() or not there.strip():
-                raise ComputeClusterError(
-                    f"{part!r} is not a path map entry; write this computer's folder, '=', and the workers' "
-                    "folder, e.g. /Volumes/photos=/mnt/photos"
-                )
-            pairs.append((here.strip().rstrip("/") or "/", there.strip().rstrip("/") or "/"))
+        try:
+            pairs = path_map_pairs(text)
+        except ValueError as exc:
+            raise ComputeClusterError(
+                f"{exc.args[0]!r} is not a path map entry; write this computer's folder, '=', and the workers' "
+                "folder, e.g. /Volumes/photos=/mnt/photos"
+            ) from None
         # The longest prefix wins, so a nested folder can be mapped apart from its parent.
         pairs.sort(key=lambda pair: len(pair[0]), reverse=True)
         return cls(tuple(pairs))
