@@ -48,11 +48,9 @@ META_MODEL_SPEC = "model_spec"
 def _spec_fingerprint(spec: ModelSpec) -> str:
     """The spec with the size and mtime of its files: equal fingerprints mean the stored model key holds."""
     data: dict[str, object] = dataclasses.asdict(spec)
-    for field in ("pretrained", "config"):
-        value = data[field]
-        if isinstance(value, str) and (field == "config" or spec.pretrained_is_file) and Path(value).is_file():
-            stat = Path(value).stat()
-            data[field + "_stat"] = [stat.st_size, stat.st_mtime_ns]
+    for field, stat in zip(("pretrained", "config"), spec.files_stat(), strict=True):
+        if stat is not None:
+            data[field + "_stat"] = list(stat)
     return json.dumps(data, sort_keys=True)
 
 

@@ -7,6 +7,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 import tomli_w
@@ -40,6 +41,18 @@ class ModelSpec:
         pretrained = str(Path(self.pretrained).expanduser().resolve()) if self.pretrained_is_file else self.pretrained
         config = str(Path(self.config).expanduser().resolve()) if self.config else None
         return ModelSpec(self.name, pretrained, config)
+
+    def files_stat(self) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+        """(size, mtime_ns) of the weights file and of the config file, None for one that is not a file here: what
+        tells, without reading them, that the files loaded (or hashed) before are still the same."""
+        stats: list[tuple[int, int] | None] = []
+        for value in (self.pretrained if self.pretrained_is_file else None, self.config):
+            try:
+                stat = Path(value).stat() if value else None
+            except OSError:
+                stat = None
+            stats.append((stat.st_size, stat.st_mtime_ns) if stat is not None and S_ISREG(stat.st_mode) else None)
+        return stats[0], stats[1]
 
 
 def cluster_address_problem(text: str) -> str | None:

@@ -335,7 +335,7 @@ def shared_embedder(
     in place (fine-tuning trains a copy), so sharing it keeps every embedding the same.
     """
     global _shared
-    identity = (spec, device, offline, cache_dir, _files_stat(spec))
+    identity = (spec, device, offline, cache_dir, spec.files_stat())
     with _shared_lock:
         if _shared is not None and _shared[0] == identity:
             return _shared[1]
@@ -349,20 +349,9 @@ def loaded_embedder(
     spec: ModelSpec, device: str = "auto", offline: bool = False, cache_dir: Path | None = None
 ) -> Embedder | None:
     """The model `shared_embedder` would return without loading anything; None when it would load one."""
-    identity = (spec, device, offline, cache_dir, _files_stat(spec))
+    identity = (spec, device, offline, cache_dir, spec.files_stat())
     with _shared_lock:
         return _shared[1] if _shared is not None and _shared[0] == identity else None
-
-
-def _files_stat(spec: ModelSpec) -> tuple[object, ...]:
-    stats: list[object] = []
-    for value in (spec.pretrained if spec.pretrained_is_file else None, spec.config):
-        try:
-            stat = Path(value).stat() if value else None
-        except OSError:
-            stat = None
-        stats.append((stat.st_size, stat.st_mtime_ns) if stat else None)
-    return tuple(stats)
 
 
 def load_and_try(

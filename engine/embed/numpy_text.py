@@ -94,14 +94,7 @@ _shared_lock = threading.Lock()
 def shared_text_encoder(spec: ModelSpec) -> NumpyTextEncoder | None:
     """`text_encoder_for`, reusing the one this process made last for the same files."""
     global _shared
-    stats = []
-    for value in (spec.pretrained if spec.pretrained_is_file else None, spec.config):
-        try:
-            stat = Path(value).stat() if value else None
-        except OSError:
-            stat = None
-        stats.append((stat.st_size, stat.st_mtime_ns) if stat else None)
-    identity = (spec, tuple(stats))
+    identity = (spec, spec.files_stat())
     with _shared_lock:
         if _shared is None or _shared[0] != identity:
             _shared = (identity, text_encoder_for(spec))
