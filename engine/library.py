@@ -427,12 +427,12 @@ class Library:
         indexer = self._indexer(embed, progress, self._remote_indexing(cluster) if embed else None)
         summary = indexer.run(roots)
         self.update_places(progress)
-        stacked = self.update_stacks(progress)  # exact copies need no model; bursts need the embeddings
+        stacked = self._restack(progress)
         if embed:
             assigned = self.assign_new_photos()
             if assigned is not None:
                 summary.albums = assigned.lines()
-        if stacked.changed:
+        if stacked is not None and stacked.changed:
             summary.albums = [*summary.albums, *stacked.lines()]
         return summary
 
@@ -499,12 +499,12 @@ class Library:
         indexer = self._indexer(embed, progress)
         summary = indexer.run_changes(roots, changed, [Path(r) for r in rescan if Path(r) in roots])
         self.update_places(progress)
-        stacked = self.update_stacks(progress)  # exact copies need no model; bursts need the embeddings
+        stacked = self._restack(progress)
         if assign and embed:
             assigned = self.assign_new_photos()
             if assigned is not None:
                 summary.albums = assigned.lines()
-        if stacked.changed:
+        if stacked is not None and stacked.changed:
             summary.albums = [*summary.albums, *stacked.lines()]
         return summary
 
@@ -842,6 +842,16 @@ class Library:
         """Stacks (bursts, copies of one picture), the Duplicates list, and the user's unstack and cover actions
         (undone by `albums.undo`, which walks the one history)."""
         return StackStore(self.catalog)
+
+    def _restack(self, progress: ProgressReporter | None) -> StackSummary | None:
+        """Recompute the stacks after indexing (exact copies need no model; bursts need the embeddings), unless
+        they were computed from the photos and embeddings as they are now: a recompute compares every pair of
+        photos (seconds at 10k), and a rescan of an unchanged library needs none. None when skipped."""
+        from engine.stacks.build import stacks_current
+
+        if stacks_current(self.catalog, self.model_id()):
+            return None
+        return self.update_stacks(progress)
 
     def update_stacks(self, progress: ProgressReporter | None = None) -> StackSummary:
         """Recompute the stacks from the catalog (after indexing: `index` and `index_changes` call it); the

@@ -322,6 +322,16 @@ class PhotoTables(Connection):
     def count_photos(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
 
+    def photos_state(self, model_id: int | None) -> str:
+        """A digest that changes whenever a photo is added, changed or removed, or gets an embedding under
+        `model_id` (every insert and update stamps `updated_at`): whether what was derived from the photos
+        still holds, read without reading them."""
+        photos = self._db.execute("SELECT COUNT(*), TOTAL(id), MAX(updated_at) FROM photos").fetchone()
+        embedded = self._db.execute(
+            "SELECT COUNT(*) FROM embeddings WHERE model_id=?", (model_id if model_id is not None else -1,)
+        ).fetchone()[0]
+        return f"{photos[0]}:{photos[1]:.0f}:{photos[2]}:{model_id}:{embedded}"
+
     # -- skipped ---------------------------------------------------------------------------------
 
     def record_skipped(

@@ -23,6 +23,19 @@ from engine.stacks.signature import SIGNATURE_DIM, signature_and_sharpness
 
 # Kinds of item that can be stacked: a video is never a frame of a burst nor compared with stills.
 STACKABLE_KINDS = frozenset({"photo", "raw", "live"})
+# Catalog meta: the rules' version and the photos' state the stored stacks were computed from; a new version
+# (bump it when the rules change) stacks every library anew once, even when no photo changed.
+META_STACKS = "stacks_computed_from"
+STACKS_RULES_VERSION = "1"
+
+
+def _computed_from(catalog: Catalog, model_id: int | None) -> str:
+    return f"{STACKS_RULES_VERSION}|{catalog.photos_state(model_id)}"
+
+
+def stacks_current(catalog: Catalog, model_id: int | None) -> bool:
+    """Whether the stored stacks were computed by these rules from the photos and embeddings as they are now."""
+    return catalog.get_meta(META_STACKS) == _computed_from(catalog, model_id)
 
 
 @dataclass
@@ -100,7 +113,9 @@ def update_stacks(
             new.append(NewStack(DUPLICATE, hash_, {hash_: 0}))
     check_cancelled(progress)
     before = _shape(catalog)
-    catalog.stacks.replace(new)
+    with catalog.transaction():
+        catalog.stacks.replace(new)
+        catalog.set_meta(META_STACKS, _computed_from(catalog, model_id))
     kinds = Counter(s.kind for s in new)
     files = sum(len(by_hash[h]) for s in new for h in s.copies)
     seconds = time.monotonic() - started
