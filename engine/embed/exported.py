@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from engine.embed.preprocess import from_description
-from engine.embed.runtime import RuntimeChoice, _load, _read_choice, cache_folder, stack_pixels
+from engine.embed.runtime import RuntimeChoice, cache_folder, load_runtime, read_choice, stack_pixels
 from engine.settings import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class ExportedEmbedder:
         self._name = str(tower["runtime"])
         self._transform = from_description(tower["preprocess"])
         self._threads = threads
-        self._runtime = _load(self._name, None, folder, threads)
+        self._runtime = load_runtime(self._name, None, folder, threads)
         if self._runtime is None:
             raise FileNotFoundError(f"the exported tower for {self._name} is missing in {folder}")
         self.runtime_choice = RuntimeChoice(self._name, {self._name: (float(tower["min_cosine"]), 0.0)})
@@ -106,7 +106,7 @@ class ExportedEmbedder:
         """Already chosen (that is why this embedder exists); only a new thread count reloads the session."""
         if threads and threads != self._threads:
             self._threads = threads
-            self._runtime = _load(self._name, None, self._folder, threads)
+            self._runtime = load_runtime(self._name, None, self._folder, threads)
 
     def default_batch_size(self) -> int:
         return 32
@@ -127,7 +127,7 @@ def exported_tower(cache_root: Path, key: str, preference: str = "auto") -> tupl
         tower = json.loads((folder / TOWER_FILE).read_text("utf-8"))
     except (OSError, ValueError):
         return None
-    chosen = _read_choice(folder)
+    chosen = read_choice(folder)
     if not isinstance(tower, dict) or tower.get("format") != _TOWER_FORMAT or tower.get("runtime") != chosen:
         return None
     if preference not in ("auto", chosen):

@@ -246,7 +246,7 @@ def choose_runtime(
     folder = cache_folder(cache_root, key)
     if not build and not (folder / _CHOICE_FILE).is_file() and not any(folder.glob("*.onnx")):
         return reference_runtime, RuntimeChoice(reference_runtime.name)
-    remembered = _read_choice(folder)
+    remembered = read_choice(folder)
     if preference == "auto" and remembered == reference_runtime.name:
         return reference_runtime, RuntimeChoice(reference_runtime.name)  # measured fastest here before
     choice = RuntimeChoice(reference_runtime.name)
@@ -293,7 +293,7 @@ def choose_runtime(
     best: tuple[float, ImageRuntime] | None = None
     for name in candidates:
         try:
-            runtime = _load(name, model, folder, threads)
+            runtime = load_runtime(name, model, folder, threads)
             if runtime is None:
                 choice.refused[name] = "not exported yet"
                 continue
@@ -333,7 +333,9 @@ def choose_runtime(
     return chosen, choice
 
 
-def _load(name: str, model: Any, folder: Path, threads: int) -> ImageRuntime | None:
+def load_runtime(name: str, model: Any, folder: Path, threads: int) -> ImageRuntime | None:
+    """The named runtime over this model's exported files (None when they are not there); `model` is only
+    read by torch-int8, which quantizes in memory."""
     from engine.embed.onnx_export import FP32_FILE, INT8_FILE
 
     if name == "torch-int8":
@@ -348,7 +350,8 @@ def _load(name: str, model: Any, folder: Path, threads: int) -> ImageRuntime | N
     return None
 
 
-def _read_choice(folder: Path) -> str | None:
+def read_choice(folder: Path) -> str | None:
+    """The runtime measured fastest here for the model whose folder this is, if one was."""
     try:
         data = json.loads((folder / _CHOICE_FILE).read_text("utf-8"))
     except (OSError, ValueError):
