@@ -58,6 +58,7 @@ def kmeans_acc(x: np.ndarray, y: np.ndarray, k: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--toy", type=int, default=24)
+    ap.add_argument("--toy-seed", type=int, default=0, help="seed of the generated toy libraries (0: the tuned set)")
     ap.add_argument("--separated", type=int, default=10)
     ap.add_argument("--noisy", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--threads", type=int, default=2)
@@ -84,7 +85,7 @@ def main() -> None:
         x, y = separated_set(k, seed=i)
         row("separated (exact)", f"separated-{i:02d}", x, y, k, 0)
     if available():
-        for spec in generated_specs(args.toy):
+        for spec in generated_specs(args.toy, seed=args.toy_seed):
             x, y = features(spec)
             row("toy (±1)", spec.name, x, y, spec.k, 1)
     if args.noisy:

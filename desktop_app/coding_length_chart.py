@@ -1,8 +1,9 @@
 """The coding-length curve in the Re-cluster menu: how the number of albums was chosen, and what Fewer / More
 albums would pick.
 
-The engine chooses k where the coding length L(k) of the photos' features is lowest; "Fewer albums" and "More
-albums" re-cluster into the next-best k below or above it on the same curve. The chart shows that curve with
+The engine chooses k where the coding length L(k) of the photos' features is lowest, or where the learned
+membership's spectrum shows a clear gap (docs/algorithms.md §4); "Fewer albums" and "More albums" re-cluster
+into the next-best k below or above it on the same curve. The chart shows that curve with
 the current k marked and the two choices as points on it; clicking a choice re-clusters into it, as the menu
 entries do.
 """
@@ -70,7 +71,15 @@ class CodingLengthChart(QWidget):
     def _tooltip(self) -> str:
         if not self.has_curve:
             return ""
-        parts = [f"{self._k} albums now: the lowest coding length of the {len(self._lengths)} numbers tried."]
+        tried = len(self._lengths)
+        if min(self._lengths, key=lambda k: (self._lengths[k], k)) == self._k:
+            parts = [f"{self._k} albums now: the lowest coding length of the {tried} numbers tried."]
+        else:
+            # Chosen from a clear gap in the photos' grouping, or by Fewer / More: not the curve's lowest point.
+            parts = [
+                f"{self._k} albums now, one of the {tried} numbers tried;"
+                " the lowest point codes the photos most briefly."
+            ]
         if "fewer" in self._choices:
             parts.append(f"Fewer albums: {self._choices['fewer']}.")
         if "more" in self._choices:
@@ -92,7 +101,7 @@ class CodingLengthChart(QWidget):
         low_k, high_k = min(ks), max(ks)
         low, high = min(self._lengths.values()), max(self._lengths.values())
         x = area.left() + (k - low_k) / max(high_k - low_k, 1) * area.width()
-        # Lower coding length is better: drawn lower, so the chosen k sits at the bottom of the valley.
+        # Lower coding length is better: drawn lower, so the curve's own best k sits at the bottom of the valley.
         y = area.bottom() - (self._lengths[k] - low) / (high - low or 1.0) * area.height()
         return QPointF(x, y)
 

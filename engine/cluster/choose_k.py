@@ -1,4 +1,5 @@
-"""Choosing the number of clusters by minimum coding length, without retraining (algorithms.md §4)."""
+"""Choosing the number of clusters, without retraining (algorithms.md §4): from a clear gap in the spectrum of
+the learned membership when it has one, by minimum coding length otherwise."""
 
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ from engine.progress import ProgressReporter, check_cancelled
 _BASE_GRID = (*range(1, 16), 18, 20, 22, 25, 28, 32, 36, 40, 45, 50, 55, 60)
 # Candidates in a row coding worse than the best before the grid may stop (see `coding_length_curve`).
 _RISING = 4
+# A gap λ_k − λ_{k+1} at least this wide in the spectrum of the learned membership says k (algorithms.md §4).
+# Each clean block of Π gives an eigenvalue near 0.95 (Sinkhorn's η keeps it below 1), so 0.3 asks that the
+# next eigenvalue fall below about 0.65. On the 24 toy libraries of seed 0 the rule chose k within ±1 for 20,
+# 21, 22, 21, 20 at 0.2, 0.25, 0.3, 0.35, 0.4 (coding length alone: 17); on 24 others (seed 1), tried after
+# 0.3 was picked, 19 (coding length alone: 14). bench/RESULTS-cluster.md has the tables.
+GAP_CLEAR = 0.3
 
 
 def k_grid(k_max: int, n: int, n_distinct: int | None = None) -> list[int]:
@@ -36,6 +43,46 @@ class KCurve:
     def best_k(self) -> int:
         """The k of smallest coding length (the smaller k on a tie)."""
         return min(self.lengths, key=lambda k: (self.lengths[k], k))
+
+
+def spectral_gap(values: np.ndarray, k_cap: int) -> tuple[int, float] | None:
+    """The k (2 ≤ k ≤ k_cap) after which the eigenvalues, largest first, fall most, and that fall; None when
+    the spectrum is too short to have one."""
+    top = min(k_cap, len(values) - 1)
+    if top < 2:
+        return None
+    falls = values[1:top] - values[2 : top + 1]  # falls[i] = λ_{i+2} − λ_{i+3}, the gap after k = i + 2
+    best = int(np.argmax(falls))
+    return best + 2, float(falls[best])
+
+
+def automatic_k(
+    curve: KCurve,
+    embedding: SpectralEmbedding,
+    z: np.ndarray,
+    seeds: list[int],
+    eps2: float = EPS2,
+) -> int:
+    """The k to use when none is given: the k of a clear spectral gap of the membership, else the coding
+    length's best.
+
+    Π is built to be block-diagonal, one block per cluster, so its normalised affinity has one eigenvalue near
+    the top per block and a drop after the last. When that drop is clear it counts the blocks directly. The
+    coding length sees the same clusters through Z, where d = 16 dimensions must hold every cluster: it
+    underestimates once there are more than about 10, merging clusters that share a colour (toy libraries,
+    bench/RESULTS-cluster.md). With no clear drop (a library of one subject, clusters that shade into each
+    other) the coding length decides. A gap k off the grid is read out and added to the curve, so the chart
+    and Fewer / More see it.
+    """
+    gap = spectral_gap(embedding.values, embedding.vectors.shape[1])
+    if gap is None or gap[1] < GAP_CLEAR:
+        return curve.best_k()
+    k = gap[0]
+    if k not in curve.lengths:
+        curve.labels[k], curve.lengths[k] = partition_for_k(embedding, z, k, seeds, eps2)
+        curve.lengths = dict(sorted(curve.lengths.items()))
+        curve.labels = dict(sorted(curve.labels.items()))
+    return k
 
 
 def partition_for_k(

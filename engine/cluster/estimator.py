@@ -1,4 +1,4 @@
-"""`CPPClusterer`: rate-reduction clustering of photo features with a coding-length choice of k."""
+"""`CPPClusterer`: rate-reduction clustering of photo features with an automatic choice of k."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.utils import Tags, TransformerTags
 
 from engine.cluster.assign import SubspaceAssigner
-from engine.cluster.choose_k import KCurve, coding_length_curve, k_grid, partition_for_k
+from engine.cluster.choose_k import KCurve, automatic_k, coding_length_curve, k_grid, partition_for_k
 from engine.cluster.coding_rate import EPS2
 from engine.cluster.spectral import SpectralEmbedding, spectral_embedding, symmetric_affinity
 from engine.errors import InvalidInputError, NotFittedError
@@ -153,10 +153,11 @@ class _Readout:
 
 
 class CPPClusterer(ClusterMixin, BaseEstimator):
-    """Cluster features (e.g. CLIP embeddings) with CPP: an MLC head, spectral read-out, coding-length k.
+    """Cluster features (e.g. CLIP embeddings) with CPP: an MLC head, spectral read-out, automatic k.
 
     Args:
-        n_clusters: number of clusters, or None to choose it by minimum coding length.
+        n_clusters: number of clusters, or None to choose it (a clear spectral gap of Π, else minimum coding
+            length; algorithms.md §4).
         random_state: seed of every random choice (head init, batches, sample, k-means).
         device: "auto" (cuda → mps → cpu), or a torch device string.
         k_max: largest k considered when choosing k (capped by n).
@@ -173,7 +174,7 @@ class CPPClusterer(ClusterMixin, BaseEstimator):
 
     Attributes (after fit):
         labels_: (n,) album labels 0…, largest album first; −1 for "Other".
-        n_clusters_: the k used (given, or chosen).
+        n_clusters_: the k used (given, or chosen; not always the curve's minimum, see `automatic_k`).
         coding_lengths_: {k: L(k)} for every k tried, in nats, on the read-out sample.
         n_features_in_: D, the width of X.
 
@@ -281,8 +282,11 @@ class CPPClusterer(ClusterMixin, BaseEstimator):
         z_sample = z_all[sample]
         grid = k_grid(self.k_max, len(sample), n_distinct) if self.n_clusters is None else [self.n_clusters]
         self._curve: KCurve = coding_length_curve(embedding, z_sample, grid, self._seeds, progress, EPS2)
+        if self.n_clusters is None:
+            self.n_clusters_ = automatic_k(self._curve, embedding, z_sample, self._seeds, EPS2)
+        else:
+            self.n_clusters_ = self.n_clusters
         self.coding_lengths_ = dict(self._curve.lengths)
-        self.n_clusters_ = self.n_clusters if self.n_clusters is not None else self._curve.best_k()
         self.labels_ = self._readout(self.n_clusters_).labels.copy()
         return self
 

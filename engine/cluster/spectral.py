@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
@@ -21,11 +21,15 @@ class SpectralEmbedding:
         vectors: (n, m) eigenvectors of D^-1/2 W D^-1/2, largest eigenvalue first.
         components: (n,) connected-component id of every node.
         n_components: number of connected components.
+        values: the eigenvalues, largest first, one more than there are vectors where the graph has that
+            many nodes (the gap after the last vector is then known). Used while k is chosen (§4) and not
+            stored with a fitted estimator, so a loaded one has none.
     """
 
     vectors: np.ndarray
     components: np.ndarray
     n_components: int
+    values: np.ndarray = field(default_factory=lambda: np.empty(0))
 
 
 def symmetric_affinity(pi: np.ndarray, n_neighbors: int | None = None) -> np.ndarray | sparse.csr_matrix:
@@ -56,6 +60,8 @@ def spectral_embedding(w: np.ndarray | sparse.spmatrix, n_vectors: int, seed: in
     """
     n = w.shape[0]
     n_vectors = max(1, min(n_vectors, n))
+    # One eigenvalue beyond the vectors, for the gap after the last k (ARPACK needs fewer than n).
+    n_values = min(n_vectors + 1, n if n <= _DENSE_EIGH_MAX else n - 1)
     is_sparse = sparse.issparse(w)
     degree = np.asarray(w.sum(axis=1)).ravel()
     # Isolated nodes have degree 0; they are their own component and must not divide by zero.
@@ -77,13 +83,18 @@ def spectral_embedding(w: np.ndarray | sparse.spmatrix, n_vectors: int, seed: in
     if n <= _DENSE_EIGH_MAX or n_vectors >= n - 1:
         dense = norm.toarray() if is_sparse else norm
         vals, vecs = np.linalg.eigh((dense + dense.T) / 2.0)
-        order = np.argsort(vals)[::-1][:n_vectors]
+        order = np.argsort(vals)[::-1][: max(n_values, n_vectors)]
     else:
         rng = np.random.default_rng(seed)
         v0 = rng.uniform(0.5, 1.0, size=n)
-        vals, vecs = eigsh(norm, k=n_vectors, which="LA", v0=v0, tol=1e-6)
+        vals, vecs = eigsh(norm, k=max(n_values, n_vectors), which="LA", v0=v0, tol=1e-6)
         order = np.argsort(vals)[::-1]
-    return SpectralEmbedding(vectors=vecs[:, order], components=comp, n_components=int(n_comp))
+    return SpectralEmbedding(
+        vectors=vecs[:, order[:n_vectors]],
+        components=comp,
+        n_components=int(n_comp),
+        values=vals[order].astype(np.float64),
+    )
 
 
 def _merge_components(components: np.ndarray, k: int, features: np.ndarray) -> np.ndarray:

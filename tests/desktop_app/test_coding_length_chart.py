@@ -34,6 +34,7 @@ def test_chart_draws_the_curve_and_clicks_choose_fewer_or_more(qtbot) -> None:
     assert "4 albums now" in chart.toolTip()
     # The chosen k has the lowest coding length: it is drawn lowest.
     assert max(chart.point_of(k).y() for k in CURVE.lengths) == chart.point_of(4).y()
+    assert "the lowest coding length" in chart.toolTip()
 
     image = QImage(chart.size(), QImage.Format.Format_ARGB32)
     image.fill(0)
@@ -77,3 +78,12 @@ def test_recluster_menu_shows_the_stored_curve_and_reclusters_on_a_click(window,
     window.service.recluster = lambda mode="auto": modes.append(mode) or True  # type: ignore[method-assign]
     chart.choiceClicked.emit("more")
     assert modes == ["more"]
+
+
+def test_a_k_off_the_lowest_point_is_not_called_the_lowest(qtbot) -> None:
+    # The spectral gap (or Fewer / More) can choose a k the coding length ranks second.
+    chart = CodingLengthChart()
+    qtbot.addWidget(chart)
+    chart.set_curve(CodingLengthCurve(k=5, lengths=CURVE.lengths, fewer=4, more=6))
+    assert "5 albums now, one of the 6 numbers tried" in chart.toolTip()
+    assert "the lowest coding length" not in chart.toolTip()

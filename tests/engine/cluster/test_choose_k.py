@@ -1,0 +1,112 @@
+"""Choosing k: the spectral gap of the membership when it is clear, the coding length otherwise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.cluster.choose_k import GAP_CLEAR, automatic_k, coding_length_curve, spectral_gap
+from engine.cluster.spectral import spectral_embedding
+from engine.progress import NullProgress
+
+
+def _block_affinity(sizes: list[int], link: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    truth = np.repeat(np.arange(len(sizes)), sizes)
+    same = truth[:, None] == truth[None, :]
+    w = np.where(same, 0.5 + rng.random((len(truth),) * 2), link)
+    return (w + w.T) / 2, truth
+
+
+def _features(truth: np.ndarray, dim: int = 8, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((truth.max() + 1, dim))
+    z = centres[truth] + 0.3 * rng.standard_normal((len(truth), dim))
+    return z / np.linalg.norm(z, axis=1, keepdims=True)
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    pairs = {(int(x), int(y)) for x, y in zip(a, b, strict=True)}
+    return len(pairs) == len(set(a)) == len(set(b))
+
+
+def test_gap_is_the_widest_fall_after_k() -> None:
+    values = np.array([1.0, 0.95, 0.95, 0.94, 0.30, 0.25, 0.2])
+    k, width = spectral_gap(values, k_cap=6)
+    assert k == 4
+    assert width == pytest.approx(0.64)
+
+
+def test_gap_never_says_one_cluster_and_respects_the_cap() -> None:
+    values = np.array([1.0, 0.1, 0.09, 0.05, 0.04, 0.01])
+    k, width = spectral_gap(values, k_cap=4)
+    assert 2 <= k <= 4
+    assert width < GAP_CLEAR  # the fall after k = 1 is not a candidate
+    values = np.array([1.0, 0.95, 0.94, 0.93, 0.1])
+    assert spectral_gap(values, k_cap=3)[0] != 4  # the real gap lies beyond the cap
+
+
+def test_gap_needs_a_spectrum_long_enough() -> None:
+    assert spectral_gap(np.array([1.0, 0.5]), k_cap=5) is None
+    assert spectral_gap(np.array([1.0, 0.9, 0.2]), k_cap=1) is None
+
+
+def test_the_embedding_keeps_one_eigenvalue_beyond_its_vectors() -> None:
+    w, _ = _block_affinity([20, 15, 10], link=0.01)
+    emb = spectral_embedding(w, 4)
+    assert emb.vectors.shape[1] == 4
+    assert len(emb.values) == 5
+    assert np.all(np.diff(emb.values) <= 1e-12)  # largest first
+    d = w.sum(1)
+    full = np.sort(np.linalg.eigvalsh(w / np.sqrt(d[:, None] * d[None, :])))[::-1]
+    np.testing.assert_allclose(emb.values, full[:5], atol=1e-9)
+
+
+def test_a_clear_gap_sets_k_and_joins_the_curve() -> None:
+    w, truth = _block_affinity([14, 12, 12, 10, 9, 8], link=0.002)
+    z = _features(truth)
+    emb = spectral_embedding(w, 12)
+    assert spectral_gap(emb.values, 12)[1] >= GAP_CLEAR
+    # A curve that stopped short of 6 (as an early-stopped grid would) still gets 6 from the gap.
+    curve = coding_length_curve(emb, z, [1, 2, 3, 4], [0, 1], NullProgress())
+    k = automatic_k(curve, emb, z, [0, 1])
+    assert k == 6
+    assert 6 in curve.lengths and list(curve.lengths) == sorted(curve.lengths)
+    assert _same_partition(curve.labels[6], truth)
+
+
+def test_without_a_clear_gap_the_coding_length_decides() -> None:
+    rng = np.random.default_rng(3)
+    w = rng.random((60, 60))
+    w = (w + w.T) / 2  # no block structure: the spectrum falls gently after its top
+    emb = spectral_embedding(w, 10)
+    assert spectral_gap(emb.values, 10)[1] < GAP_CLEAR
+    z = _features(rng.integers(0, 3, 60))
+    curve = coding_length_curve(emb, z, list(range(1, 9)), [0, 1], NullProgress())
+    before = dict(curve.lengths)
+    assert automatic_k(curve, emb, z, [0, 1]) == curve.best_k()
+    assert curve.lengths == before
+
+
+def _shared_colour_clusters(k: int, per: int, seed: int = 0, dim: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """k clusters whose centres are a 'colour' shared by three of them plus a weaker 'shape', like the toy
+    libraries where a blue circle and a blue hexagon are both albums."""
+    rng = np.random.default_rng(seed)
+    colours, shapes = rng.standard_normal((k, dim)), rng.standard_normal((k, dim))
+    truth = np.repeat(np.arange(k), per)
+    pairs = [(j // 3, j % 3 + 3 * (j // 9)) for j in range(k)]
+    centres = np.stack([colours[c] + 0.35 * shapes[s] for c, s in pairs])
+    x = centres[truth] + 0.5 * np.sqrt(dim / 8) * rng.standard_normal((len(truth), dim)) / np.sqrt(dim)
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32), truth
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fourteen_small_albums_sharing_colours_are_all_found(seed: int) -> None:
+    # In the learned 16-d features the coding length alone chose 12 or 13 here, merging same-colour clusters;
+    # the membership's spectrum shows all 14.
+    from engine.cluster import CPPClusterer
+
+    x, truth = _shared_colour_clusters(14, 10, seed)
+    est = CPPClusterer(random_state=0, device="cpu").fit(x)
+    assert est.n_clusters_ == 14
+    assert _same_partition(est.labels_, truth)
