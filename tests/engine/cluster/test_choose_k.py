@@ -110,3 +110,13 @@ def test_fourteen_small_albums_sharing_colours_are_all_found(seed: int) -> None:
     est = CPPClusterer(random_state=0, device="cpu").fit(x)
     assert est.n_clusters_ == 14
     assert _same_partition(est.labels_, truth)
+
+
+def test_blocks_of_one_or_two_photos_are_not_albums() -> None:
+    # Six real blocks and a pair of odd photos with a block of their own: the gap says 7, the albums are 6.
+    w, truth = _block_affinity([14, 12, 12, 10, 9, 8, 2], link=0.002)
+    z = _features(truth)
+    emb = spectral_embedding(w, 12)
+    assert spectral_gap(emb.values, 12)[0] == 7
+    curve = coding_length_curve(emb, z, list(range(1, 10)), [0, 1], NullProgress())
+    assert automatic_k(curve, emb, z, [0, 1]) == 6
