@@ -53,7 +53,7 @@ class ReclusterSummary:
     names_pending: bool = False  # committed with provisional names; naming follows as its own step
 
     def lines(self) -> list[str]:
-        how = "chosen by coding length" if self.chosen else "as requested"
+        how = "chosen automatically" if self.chosen else "as requested"
         out = [
             f"{self.photos} photos → {self.k} clusters ({how}); {self.seconds:.1f} s",
             f"albums: {len(self.created)} created, {len(self.grown)} grown, {len(self.shrunk)} shrunk,"

@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     # One verb per job: `recluster` groups the photos into albums (the first time too) and `albums` lists them.
     # The older `cluster` and `clusters` keep working for scripts, out of the help (no help= hides a command).
     cluster = commands.add_parser("cluster", description="the same as photoatlas recluster")
-    cluster.add_argument("--k", type=int, help="number of clusters (default: chosen by coding length)")
+    cluster.add_argument("--k", type=int, help="number of clusters (default: chosen automatically)")
     cluster.add_argument("--no-progress", action="store_true", help="no progress bar")
     cluster.add_argument("--ray", metavar="ADDRESS", help=RAY_FIT_HELP)
 

@@ -17,13 +17,13 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils import Tags, TransformerTags
 
 from engine.cluster.estimator import (
-    EstimatorNotFittedError,
     as_float32,
     check_n_features,
     count_distinct_rows,
     resolve_device,
     validate_features,
 )
+from engine.cluster.not_fitted import EstimatorNotFittedError
 from engine.errors import InvalidInputError
 from engine.progress import ProgressReporter, check_cancelled, ensure_progress
 

@@ -9,21 +9,14 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.exceptions import NotFittedError as SklearnNotFittedError
-from sklearn.utils import Tags, TransformerTags
 
 from engine.cluster.assign import SubspaceAssigner
 from engine.cluster.choose_k import KCurve, automatic_k, coding_length_curve, k_grid, partition_for_k
 from engine.cluster.coding_rate import EPS2
+from engine.cluster.params import ClustererParams
 from engine.cluster.spectral import SpectralEmbedding, spectral_embedding, symmetric_affinity
-from engine.errors import InvalidInputError, NotFittedError
+from engine.errors import InvalidInputError
 from engine.progress import ProgressReporter, check_cancelled, ensure_progress
-
-
-class EstimatorNotFittedError(NotFittedError, SklearnNotFittedError):
-    """`NotFittedError` that scikit-learn also recognises (its `check_is_fitted` and common checks)."""
-
 
 # Below this many photos a fit runs torch on one thread: its matrices are too small for a second thread to
 # pay for the hand-offs, and on a busy machine (a laptop with a browser open) waiting for a descheduled
@@ -152,7 +145,7 @@ class _Readout:
     labels: np.ndarray  # labels of the training set
 
 
-class CPPClusterer(ClusterMixin, BaseEstimator):
+class CPPClusterer(ClustererParams):
     """Cluster features (e.g. CLIP embeddings) with CPP: an MLC head, spectral read-out, automatic k.
 
     Args:
@@ -178,8 +171,10 @@ class CPPClusterer(ClusterMixin, BaseEstimator):
         coding_lengths_: {k: L(k)} for every k tried, in nats, on the read-out sample.
         n_features_in_: D, the width of X.
 
-    A scikit-learn clusterer (`get_params`, `set_params`, `clone`, `fit_predict`); `transform` gives the learned
-    features. `fit(X, y)` ignores y, as every scikit-learn clusterer does.
+    A scikit-learn clusterer by protocol (`get_params`, `set_params`, `clone`, tags, `fit_predict`) without
+    importing scikit-learn (`engine.cluster.params`); `engine.cluster.sklearn_adapter.SklearnCPPClusterer` is
+    the same estimator as a subclass of scikit-learn's `BaseEstimator` and `ClusterMixin`, for code that checks
+    types. `transform` gives the learned features. `fit(X, y)` ignores y, as every scikit-learn clusterer does.
     """
 
     def __init__(
@@ -348,6 +343,8 @@ class CPPClusterer(ClusterMixin, BaseEstimator):
 
     def _require_fitted(self) -> None:
         if not hasattr(self, "labels_"):
+            from engine.cluster.not_fitted import EstimatorNotFittedError
+
             raise EstimatorNotFittedError("CPPClusterer is not fitted yet: call fit(X) first")
 
     def labels_for(self, k: int) -> np.ndarray:
@@ -408,7 +405,9 @@ class CPPClusterer(ClusterMixin, BaseEstimator):
         return self.fit(X, progress=progress).transform(X)
 
     # ------------------------------------------------------------------------------ scikit-learn
-    def __sklearn_tags__(self) -> Tags:
+    def __sklearn_tags__(self) -> Any:
+        from sklearn.utils import TransformerTags
+
         tags = super().__sklearn_tags__()
         # transform gives the learned features, always float32 (whatever the input's dtype).
         tags.transformer_tags = TransformerTags(preserves_dtype=["float32"])

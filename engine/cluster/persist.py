@@ -93,12 +93,11 @@ def dump_estimator(estimator: Any) -> StoredEstimator:
     """
     from safetensors.torch import save
 
-    from engine.cluster.dac import DACRefiner
     from engine.cluster.estimator import CPPClusterer
 
-    if type(estimator) is CPPClusterer:
+    if isinstance(estimator, CPPClusterer):  # SklearnCPPClusterer too
         name, spec, dump = "CPPClusterer", _CPP_PARAMS, _dump_cpp
-    elif type(estimator) is DACRefiner:
+    elif type(estimator) is _dac_refiner():
         if estimator.encoder is not None:
             raise InvalidInputError("a DACRefiner with an encoder cannot be stored: store a head fitted on features")
         name, spec, dump = "DACRefiner", _DAC_PARAMS, _dump_dac
@@ -451,6 +450,14 @@ def _load_dac(description: dict[str, Any], arrays: _Arrays) -> Any:
     est.labels_ = arrays.take("labels_", "i", (None,), 0, k)
     est._train_confidence = arrays.take("train_confidence", "f", (len(est.labels_),))
     return est
+
+
+def _dac_refiner() -> type:
+    """`DACRefiner`, imported only when a refiner is at hand: it imports scikit-learn (0.9 s), which storing a
+    `CPPClusterer` after every re-cluster must not pay."""
+    from engine.cluster.dac import DACRefiner
+
+    return DACRefiner
 
 
 # ---------------------------------------------------------------------------------------------- legacy

@@ -9,6 +9,8 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.sparse.linalg import eigsh
 
+from engine.cluster.kmeans import kmeans
+
 # Below this many nodes a dense eigendecomposition is both faster and more robust than ARPACK.
 _DENSE_EIGH_MAX = 1500
 
@@ -142,8 +144,6 @@ def spectral_labels(
     Returns:
         (labels, inertia); inertia is 0 when components were merged.
     """
-    from sklearn.cluster import KMeans
-
     n = embedding.vectors.shape[0]
     if k <= 1:
         return np.zeros(n, dtype=np.int64), 0.0
@@ -151,5 +151,10 @@ def spectral_labels(
         return _merge_components(embedding.components, k, features).astype(np.int64), 0.0
     u = embedding.vectors[:, :k]
     u = u / np.maximum(np.linalg.norm(u, axis=1, keepdims=True), 1e-12)
-    km = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(u)
-    return km.labels_.astype(np.int64), float(km.inertia_)
+    best: tuple[np.ndarray, float] | None = None
+    for start in range(max(1, n_init)):
+        labels, inertia = kmeans(u, k, seed=seed + start)
+        if best is None or inertia < best[1]:
+            best = (labels, inertia)
+    assert best is not None
+    return best
