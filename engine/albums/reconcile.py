@@ -127,7 +127,7 @@ def _match(
     album_members: dict[int, set[str]],
 ) -> dict[int, int | tuple[str, int]]:
     """Optimal one-to-one matching of clusters to albums by overlap (Hungarian), keeping real matches only."""
-    from scipy.optimize import linear_sum_assignment
+    from engine.cluster.matching import max_value_matching
 
     if not cluster_ids or not candidates:
         return {}
@@ -137,7 +137,7 @@ def _match(
             shared = len(clusters[c] & album_members[a])
             if shared and (shared > MATCH_SHARE * len(album_members[a]) or shared > MATCH_SHARE * len(clusters[c])):
                 overlap[i, j] = shared
-    rows, cols = linear_sum_assignment(overlap, maximize=True)
+    rows, cols = max_value_matching(overlap)
     return {cluster_ids[i]: candidates[j] for i, j in zip(rows, cols, strict=True) if overlap[i, j] > 0}
 
 

@@ -47,9 +47,10 @@ def plus_plus_centres(x: np.ndarray, k: int, rng: np.random.Generator) -> np.nda
 def kmeans(x: np.ndarray, k: int, seed: int = 0, max_iter: int = 300, tol: float = 1e-4) -> tuple[np.ndarray, float]:
     """Partition the rows of x into k clusters; returns (labels (n,), inertia).
 
-    Lloyd's iterations from `plus_plus_centres` until the centres move less than `tol` times the data's mean
-    variance (in squared distance, summed over centres), as scikit-learn measures it. A cluster left empty
-    restarts at the row farthest from its centre, so k clusters always come back when x has k distinct rows.
+    Lloyd's iterations from `plus_plus_centres` until no row changes cluster, or the centres move less than
+    `tol` times the data's mean variance (in squared distance, summed over centres), as scikit-learn measures
+    it. A cluster left empty restarts at the row farthest from its centre, so k clusters always come back when
+    x has k distinct rows.
     """
     x = np.asarray(x, dtype=np.float64)
     n = x.shape[0]
@@ -60,9 +61,13 @@ def kmeans(x: np.ndarray, k: int, seed: int = 0, max_iter: int = 300, tol: float
     x_sq = (x * x).sum(1)
     centres = plus_plus_centres(x, k, rng)
     threshold = tol * float(np.var(x, axis=0).mean())
+    previous: np.ndarray | None = None
     for _ in range(max_iter):
         distances = _squared_distances(x, x_sq, centres)
         labels = distances.argmin(1)
+        if previous is not None and np.array_equal(labels, previous):
+            break  # converged exactly: the means below would be the centres again
+        previous = labels
         counts = np.bincount(labels, minlength=k)
         members = np.zeros((n, k))
         members[np.arange(n), labels] = 1.0

@@ -361,9 +361,9 @@ def _assign(
         value[r, [columns[int(key)] for key in keys]] = share * tie_break[r]
         value[r, n_keys + r] = _QUALIFIER_VALUE * tables[confident[r]].share[0]
 
-    from scipy.optimize import linear_sum_assignment
+    from engine.cluster.matching import max_value_matching
 
-    rows, cols = linear_sum_assignment(value, maximize=True)
+    rows, cols = max_value_matching(value)
     key_at = {j: key for key, j in columns.items()}
     for r, j in zip(rows, cols, strict=True):
         c = confident[r]
