@@ -42,17 +42,19 @@ class CodingLengthChart(QWidget):
         self.setMouseTracking(True)
         self._lengths: dict[int, float] = {}
         self._k: int | None = None
+        self._automatic = True
         self._choices: dict[str, int] = {}
 
     # -- data ------------------------------------------------------------------------------------
 
     def set_curve(self, curve: Any | None) -> None:
-        """Show a `CodingLengthCurve` (k, lengths, fewer, more); None shows nothing."""
+        """Show a `CodingLengthCurve` (k, lengths, fewer, more, automatic); None shows nothing."""
         if curve is None:
             self._lengths, self._k, self._choices = {}, None, {}
         else:
             self._lengths = {int(k): float(v) for k, v in sorted(curve.lengths.items())}
             self._k = int(curve.k)
+            self._automatic = bool(getattr(curve, "automatic", True))
             self._choices = {
                 mode: int(k) for mode, k in (("fewer", curve.fewer), ("more", curve.more)) if k is not None
             }
@@ -72,14 +74,17 @@ class CodingLengthChart(QWidget):
         if not self.has_curve:
             return ""
         tried = len(self._lengths)
-        if min(self._lengths, key=lambda k: (self._lengths[k], k)) == self._k:
+        lowest = min(self._lengths, key=lambda k: (self._lengths[k], k))
+        if lowest == self._k:
             parts = [f"{self._k} albums now: the lowest coding length of the {tried} numbers tried."]
-        else:
-            # Chosen from a clear gap in the photos' grouping, or by Fewer / More: not the curve's lowest point.
+        elif self._automatic:
+            # The engine chose more albums than the lowest point: the photos fall into that many clear groups.
             parts = [
-                f"{self._k} albums now, one of the {tried} numbers tried;"
-                " the lowest point codes the photos most briefly."
+                f"{self._k} albums now: the photos fall into {self._k} clear groups,"
+                f" more than the lowest point of the curve ({lowest}) would make."
             ]
+        else:
+            parts = [f"{self._k} albums now, as you chose; the lowest point of the curve is {lowest}."]
         if "fewer" in self._choices:
             parts.append(f"Fewer albums: {self._choices['fewer']}.")
         if "more" in self._choices:
@@ -168,7 +173,7 @@ class CodingLengthChart(QWidget):
         painter.drawText(
             QRectF(0, 2, self.width(), 16),
             Qt.AlignmentFlag.AlignHCenter,
-            "coding length (lower is better)",
+            "coding length (lower = more compact)",
         )
 
         path = QPainterPath(self.point_of(ks[0]))

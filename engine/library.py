@@ -65,13 +65,18 @@ class SearchResult:
 
 @dataclass(frozen=True)
 class CodingLengthCurve:
-    """How the number of albums was chosen: the coding length L(k) of each k tried (lower is better), the
-    current k, and the k "Fewer albums" and "More albums" would re-cluster into (None: none on that side)."""
+    """How the number of albums was chosen: the coding length L(k) of each k tried (lower is more compact), the
+    current k, and the k "Fewer albums" and "More albums" would re-cluster into (None: none on that side).
+
+    `automatic` says the current k was chosen by the engine, not asked for (Fewer / More, a number): it is
+    then the curve's lowest point, or more albums where the photos fall into that many clear groups
+    (docs/algorithms.md §4)."""
 
     k: int
     lengths: dict[int, float]
     fewer: int | None
     more: int | None
+    automatic: bool = True
 
 
 @dataclass(frozen=True)
@@ -885,7 +890,9 @@ class Library:
                 return None
 
         lengths = dict(sorted(clustering.coding_lengths.items()))
-        return CodingLengthCurve(clustering.k, lengths, fewer=pick(False), more=pick(True))
+        return CodingLengthCurve(
+            clustering.k, lengths, fewer=pick(False), more=pick(True), automatic=clustering.requested_k is None
+        )
 
     def clusters(self) -> list[ClusterInfo]:
         """The stored clusters, largest first, "Other" (id None) last."""

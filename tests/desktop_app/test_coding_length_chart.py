@@ -80,10 +80,13 @@ def test_recluster_menu_shows_the_stored_curve_and_reclusters_on_a_click(window,
     assert modes == ["more"]
 
 
-def test_a_k_off_the_lowest_point_is_not_called_the_lowest(qtbot) -> None:
-    # The spectral gap (or Fewer / More) can choose a k the coding length ranks second.
+def test_a_k_off_the_lowest_point_says_why(qtbot) -> None:
     chart = CodingLengthChart()
     qtbot.addWidget(chart)
+    # The engine's own choice above the lowest point: the photos' clear groups (the spectral gap).
     chart.set_curve(CodingLengthCurve(k=5, lengths=CURVE.lengths, fewer=4, more=6))
-    assert "5 albums now, one of the 6 numbers tried" in chart.toolTip()
-    assert "the lowest coding length" not in chart.toolTip()
+    assert "5 albums now: the photos fall into 5 clear groups" in chart.toolTip()
+    assert "lowest point of the curve (4)" in chart.toolTip()
+    # The user's choice (Fewer / More, or a number).
+    chart.set_curve(CodingLengthCurve(k=6, lengths=CURVE.lengths, fewer=4, more=8, automatic=False))
+    assert "6 albums now, as you chose; the lowest point of the curve is 4." in chart.toolTip()

@@ -58,3 +58,6 @@ def test_coding_length_curve(tmp_path: Path) -> None:
         with catalog.transaction():
             catalog.clusterings.replace(model_id, None, 8, {5: 1.0, 8: 3.0}, (b"", "{}"), [])
         assert library.coding_length_curve() == CodingLengthCurve(8, {5: 1.0, 8: 3.0}, fewer=5, more=None)
+        with catalog.transaction():  # a k the user asked for
+            catalog.clusterings.replace(model_id, 5, 5, {5: 1.0, 8: 3.0}, (b"", "{}"), [])
+        assert library.coding_length_curve() == CodingLengthCurve(5, {5: 1.0, 8: 3.0}, None, 8, automatic=False)
