@@ -8,14 +8,7 @@ import pytest
 from engine.cluster.choose_k import GAP_CLEAR, automatic_k, coding_length_curve, spectral_gap
 from engine.cluster.spectral import spectral_embedding
 from engine.progress import NullProgress
-
-
-def _block_affinity(sizes: list[int], link: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    truth = np.repeat(np.arange(len(sizes)), sizes)
-    same = truth[:, None] == truth[None, :]
-    w = np.where(same, 0.5 + rng.random((len(truth),) * 2), link)
-    return (w + w.T) / 2, truth
+from tests.engine.cluster.partitions import block_affinity, same_partition
 
 
 def _features(truth: np.ndarray, dim: int = 8, seed: int = 0) -> np.ndarray:
@@ -23,11 +16,6 @@ def _features(truth: np.ndarray, dim: int = 8, seed: int = 0) -> np.ndarray:
     centres = rng.standard_normal((truth.max() + 1, dim))
     z = centres[truth] + 0.3 * rng.standard_normal((len(truth), dim))
     return z / np.linalg.norm(z, axis=1, keepdims=True)
-
-
-def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
-    pairs = {(int(x), int(y)) for x, y in zip(a, b, strict=True)}
-    return len(pairs) == len(set(a)) == len(set(b))
 
 
 def test_gap_is_the_widest_fall_after_k() -> None:
@@ -52,7 +40,7 @@ def test_gap_needs_a_spectrum_long_enough() -> None:
 
 
 def test_the_embedding_keeps_one_eigenvalue_beyond_its_vectors() -> None:
-    w, _ = _block_affinity([20, 15, 10], link=0.01)
+    w, _ = block_affinity([20, 15, 10], link=0.01)
     emb = spectral_embedding(w, 4)
     assert emb.vectors.shape[1] == 4
     assert len(emb.values) == 5
@@ -63,7 +51,7 @@ def test_the_embedding_keeps_one_eigenvalue_beyond_its_vectors() -> None:
 
 
 def test_a_clear_gap_sets_k_and_joins_the_curve() -> None:
-    w, truth = _block_affinity([14, 12, 12, 10, 9, 8], link=0.002)
+    w, truth = block_affinity([14, 12, 12, 10, 9, 8], link=0.002)
     z = _features(truth)
     emb = spectral_embedding(w, 12)
     assert spectral_gap(emb.values, 12)[1] >= GAP_CLEAR
@@ -72,7 +60,7 @@ def test_a_clear_gap_sets_k_and_joins_the_curve() -> None:
     k = automatic_k(curve, emb, z, [0, 1])
     assert k == 6
     assert 6 in curve.lengths and list(curve.lengths) == sorted(curve.lengths)
-    assert _same_partition(curve.labels[6], truth)
+    assert same_partition(curve.labels[6], truth)
 
 
 def test_without_a_clear_gap_the_coding_length_decides() -> None:
@@ -109,12 +97,12 @@ def test_fourteen_small_albums_sharing_colours_are_all_found(seed: int) -> None:
     x, truth = _shared_colour_clusters(14, 10, seed)
     est = CPPClusterer(random_state=0, device="cpu").fit(x)
     assert est.n_clusters_ == 14
-    assert _same_partition(est.labels_, truth)
+    assert same_partition(est.labels_, truth)
 
 
 def test_blocks_of_one_or_two_photos_are_not_albums() -> None:
     # Six real blocks and a pair of odd photos with a block of their own: the gap says 7, the albums are 6.
-    w, truth = _block_affinity([14, 12, 12, 10, 9, 8, 2], link=0.002)
+    w, truth = block_affinity([14, 12, 12, 10, 9, 8, 2], link=0.002)
     z = _features(truth)
     emb = spectral_embedding(w, 12)
     assert spectral_gap(emb.values, 12)[0] == 7

@@ -6,32 +6,20 @@ import numpy as np
 import pytest
 
 from engine.cluster.spectral import spectral_embedding, spectral_labels, symmetric_affinity
-
-
-def _blocks(sizes: list[int], link: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    truth = np.repeat(np.arange(len(sizes)), sizes)
-    same = truth[:, None] == truth[None, :]
-    w = np.where(same, 0.5 + rng.random((len(truth),) * 2), link)
-    return (w + w.T) / 2, truth
-
-
-def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
-    pairs = {(int(x), int(y)) for x, y in zip(a, b, strict=True)}
-    return len(pairs) == len(set(a)) == len(set(b))
+from tests.engine.cluster.partitions import block_affinity, same_partition
 
 
 def test_connected_blocks_are_recovered() -> None:
-    w, truth = _blocks([30, 20, 10], link=0.01)
+    w, truth = block_affinity([30, 20, 10], link=0.01)
     emb = spectral_embedding(w, 5)
     assert emb.n_components == 1
     labels, _ = spectral_labels(emb, 3, np.eye(60))
-    assert _same_partition(labels, truth)
+    assert same_partition(labels, truth)
 
 
 @pytest.mark.parametrize("k", [2, 3, 4])
 def test_more_components_than_k_are_merged_not_failed(k: int) -> None:
-    w, truth = _blocks([25, 20, 15, 10], link=0.0)
+    w, truth = block_affinity([25, 20, 15, 10], link=0.0)
     emb = spectral_embedding(w, 6)
     assert emb.n_components == 4
     features = np.eye(4)[truth]
@@ -41,11 +29,11 @@ def test_more_components_than_k_are_merged_not_failed(k: int) -> None:
     for block in range(4):
         assert len(np.unique(labels[truth == block])) == 1
     if k == 4:
-        assert _same_partition(labels, truth)
+        assert same_partition(labels, truth)
 
 
 def test_isolated_node_does_not_break_the_embedding() -> None:
-    w, _ = _blocks([10, 10], link=0.01)
+    w, _ = block_affinity([10, 10], link=0.01)
     w = np.pad(w, ((0, 1), (0, 1)))  # node 20 has no links at all
     emb = spectral_embedding(w, 3)
     assert np.isfinite(emb.vectors).all()
@@ -55,7 +43,7 @@ def test_isolated_node_does_not_break_the_embedding() -> None:
 
 
 def test_sparsified_affinity_is_symmetric_and_keeps_neighbours() -> None:
-    w, truth = _blocks([15, 15], link=0.001)
+    w, truth = block_affinity([15, 15], link=0.001)
     sparse_w = symmetric_affinity(w, n_neighbors=5)
     dense = sparse_w.toarray()
     np.testing.assert_allclose(dense, dense.T)
@@ -64,7 +52,7 @@ def test_sparsified_affinity_is_symmetric_and_keeps_neighbours() -> None:
 
 
 def test_large_graph_uses_arpack_and_agrees() -> None:
-    w, truth = _blocks([900, 700], link=0.001)
+    w, truth = block_affinity([900, 700], link=0.001)
     emb = spectral_embedding(w, 3, seed=1)
     labels, _ = spectral_labels(emb, 2, np.eye(2)[truth])
-    assert _same_partition(labels, truth)
+    assert same_partition(labels, truth)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from engine.cluster.kmeans import kmeans, plus_plus_centres
+from tests.engine.cluster.partitions import same_partition
 
 
 def _blobs(k: int, per: int, dim: int, spread: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -15,16 +16,11 @@ def _blobs(k: int, per: int, dim: int, spread: float, seed: int = 0) -> tuple[np
     return centres[truth] + spread * rng.standard_normal((k * per, dim)), truth
 
 
-def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
-    pairs = {(int(x), int(y)) for x, y in zip(a, b, strict=True)}
-    return len(pairs) == len(set(a)) == len(set(b))
-
-
 @pytest.mark.parametrize(("k", "dim"), [(2, 2), (7, 7), (20, 20)])
 def test_separated_blobs_are_recovered(k: int, dim: int) -> None:
     x, truth = _blobs(k, 15, dim, spread=0.2)
     labels, inertia = kmeans(x, k, seed=0)
-    assert _same_partition(labels, truth)
+    assert same_partition(labels, truth)
     # The inertia is the sum of squared distances to the cluster means.
     means = np.stack([x[labels == c].mean(0) for c in range(k)])
     assert inertia == pytest.approx(float(((x - means[labels]) ** 2).sum()), rel=1e-9)
