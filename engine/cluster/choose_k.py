@@ -1,5 +1,5 @@
-"""Choosing the number of clusters, without retraining (algorithms.md §4): from a clear gap in the spectrum of
-the learned membership when it has one, by minimum coding length otherwise."""
+"""Choosing the number of clusters, without retraining (algorithms.md §4): by minimum coding length, raised to
+the number of blocks under a clear gap in the spectrum of the learned membership when that is larger."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ _RISING = 4
 # Each clean block of Π gives an eigenvalue near 0.95 (Sinkhorn's η keeps it below 1), so 0.3 asks that the
 # next eigenvalue fall below about 0.65. On the 24 toy libraries of seed 0 the rule chose k within ±1 for 20,
 # 21, 22, 21, 20 at 0.2, 0.25, 0.3, 0.35, 0.4 (coding length alone: 17); on 24 others (seed 1), tried after
-# 0.3 was picked, 19 (coding length alone: 14). bench/RESULTS-cluster.md has the tables.
+# 0.3 was picked, 19 (coding length alone: 14). With `MIN_BLOCK` and the gap only raising k: 22, 21, and 18 on a
+# third set generated afterwards (coding length alone: 15). bench/RESULTS-cluster.md has the tables.
 GAP_CLEAR = 0.3
 # Blocks of Π smaller than this do not count as albums when the gap sets k: Sinkhorn can give two odd photos of
 # an album their own block (a 6-concept library of 72 photos had a 2-photo block, and the gap said 7). Counting
