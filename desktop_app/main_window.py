@@ -160,6 +160,8 @@ class MainWindow(QMainWindow):
             lambda reason: self.model_banner.show_missing(reason, self.service.settings.offline)
         )
         service.modelReady.connect(self.model_banner.hide)
+        # With the weights here, albums whose naming a stop interrupted get their names now.
+        service.modelReady.connect(service.name_pending_albums)
         self.model_banner.downloadRequested.connect(self.service.download_model)
         self.model_banner.fileChosen.connect(self.service.use_weights_file)
         service.watchReported.connect(self._on_watch_report)

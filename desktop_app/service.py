@@ -590,6 +590,19 @@ class LibraryService(QObject):
         restart = lambda: self._name_albums(due, actions)  # noqa: E731
         return self.start_operation(title, job, on_result=named, yields=restart)
 
+    def name_pending_albums(self) -> bool:
+        """Name the albums whose first naming was stopped (a closed window, a killed command: the engine's
+        `names_pending`), as after a re-cluster; once the worker is free when another operation runs.
+
+        Returns whether naming started or was queued."""
+        if self._closing or not self._library.names_pending():
+            return False
+        if self._adapter is not None:
+            if self._resume is None:  # a naming job already stepped aside would name them too
+                self._resume = self.name_pending_albums  # asks again: that operation may name them itself
+            return True
+        return self._name_albums("quick", [])
+
     def _resume_naming(self) -> None:
         """Restart the naming job that stepped aside, once the worker is free (it resumes from its cache)."""
         if self._resume is not None and self._adapter is None and not self._closing:

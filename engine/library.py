@@ -43,6 +43,10 @@ if TYPE_CHECKING:
 META_MODEL_KEY = "model_key"
 _BACKGROUND_TERMS = 400
 META_MODEL_SPEC = "model_spec"
+# "1" while the albums of the last re-cluster wait for their first names (`names_pending`): set when that
+# re-cluster commits with provisional names, cleared when naming finishes. A stop in between (a killed command,
+# a closed window) leaves it set, so the window names them when it next opens.
+META_NAMES_PENDING = "names_pending"
 
 
 def _spec_fingerprint(spec: ModelSpec) -> str:
@@ -627,6 +631,7 @@ class Library:
         if pending:
             summary.names_pending = True
             summary.naming = "naming the albums next (the vocabulary is embedded once for this model)"
+            self.catalog.set_meta(META_NAMES_PENDING, "1")
         elif naming is not None:
             # The albums were named inside the re-cluster (one action, undone as one); this names the clusters.
             summary.naming = self._name_clusters(naming, progress).lines()[0]
@@ -759,7 +764,15 @@ class Library:
         summary = name_and_store(self.catalog, model_id, text, vocabulary, progress=progress)
         summary = dataclasses.replace(summary, quick=quick, seconds=time.monotonic() - started)
         description = "Name albums" if quick else "New names for the albums from the vocabulary"
-        return name_albums(self.catalog, model_id, text, vocabulary, summary, description)
+        named = name_albums(self.catalog, model_id, text, vocabulary, summary, description)
+        if self.catalog.get_meta(META_NAMES_PENDING):
+            self.catalog.set_meta(META_NAMES_PENDING, "")
+        return named
+
+    def names_pending(self) -> bool:
+        """Whether the last re-cluster's albums still wait for their first names: it committed them with
+        provisional names ("Album 3") and naming was stopped before it finished. `name(quick=True)` names them."""
+        return bool(self.catalog.get_meta(META_NAMES_PENDING))
 
     def search(self, query: str, limit: int = 50, progress: ProgressReporter | None = None) -> list[SearchResult]:
         """Photos matching a text query, best first; only those that match better than chance.

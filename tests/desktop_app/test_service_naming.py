@@ -146,3 +146,38 @@ def test_cancelling_the_refinement_keeps_the_names_and_does_not_resume(
     qtbot.wait(100)
     assert titles[-1] == "Refining album names" and idle(service)
     assert not any(a.name.startswith("Album ") for a in service.albums() if a.id is not None)
+
+
+def test_albums_a_stop_left_unnamed_are_named_when_the_window_finds_the_model(naming_service, tmp_path, qtbot) -> None:
+    service = naming_service
+    with Library(service.directory) as library:
+        library.index([tmp_path / "photos"])
+        # The first albums, committed with provisional names; the command or window then stopped before naming.
+        assert library.recluster(names_later=True).names_pending
+        assert library.names_pending()
+    titles, summaries = record(service)
+    with qtbot.waitSignal(service.modelReady, timeout=60_000):
+        service.check_model()  # as the window does after its first paint
+    assert service.name_pending_albums()
+    qtbot.waitUntil(lambda: "Naming albums" in titles and bool(summaries), timeout=60_000)
+    assert titles[0] == "Naming albums"
+    assert not any(name.startswith("Album ") for name in summaries[0][1])
+    qtbot.waitUntil(lambda: idle(service), timeout=120_000)
+    with Library(service.directory) as library:
+        assert not library.names_pending()
+    assert service.undo()  # the user takes the (last) names back: that choice holds, nothing names them again
+    with Library(service.directory) as library:
+        assert not library.names_pending()
+    assert not service.name_pending_albums()
+
+
+def test_nothing_to_name_starts_nothing(naming_service, tmp_path, qtbot) -> None:
+    service = naming_service
+    with Library(service.directory) as library:
+        library.index([tmp_path / "photos"])
+        library.recluster()  # names inside the re-cluster: nothing is left pending
+        assert not library.names_pending()
+    titles, _ = record(service)
+    assert not service.name_pending_albums()
+    qtbot.wait(100)
+    assert titles == []

@@ -66,3 +66,22 @@ def test_version(capsys) -> None:
     except SystemExit as stop:
         assert stop.code == 0
     assert "photoatlas 0.1.0" in capsys.readouterr().out
+
+
+def test_status_says_when_naming_was_stopped_and_name_finishes_it(
+    tmp_path: Path, tiny_model, make_photo, capsys
+) -> None:
+    from engine.library import Library
+
+    photos = tmp_path / "photos"
+    for n, colour in enumerate([(220, 30, 30), (30, 200, 40), (30, 40, 220)] * 3):
+        make_photo(photos / f"p{n}.jpg", color=colour)
+    lib = str(tmp_path / "lib")
+    assert run(capsys, "--library", lib, "index", str(photos), *model_options(tiny_model), "--no-progress")[0] == 0
+    with Library(lib) as library:  # albums committed with provisional names; the naming then never ran
+        assert library.recluster(names_later=True).names_pending
+    code, out, _ = run(capsys, "--library", lib, "status")
+    assert code == 0 and "provisional names (naming was stopped): photoatlas name" in out
+    assert run(capsys, "--library", lib, "name", "--no-progress")[0] == 0
+    code, out, _ = run(capsys, "--library", lib, "status")
+    assert code == 0 and "provisional names" not in out
