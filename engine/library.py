@@ -635,6 +635,8 @@ class Library:
         elif naming is not None:
             # The albums were named inside the re-cluster (one action, undone as one); this names the clusters.
             summary.naming = self._name_clusters(naming, progress).lines()[0]
+            if self.catalog.get_meta(META_NAMES_PENDING):  # an earlier stopped naming has nothing left to do
+                self.catalog.set_meta(META_NAMES_PENDING, "")
         if self._settings.dac_refine:  # the settings switch: DAC refinement after every re-cluster
             try:
                 summary.refined = self.refine(progress).lines()

@@ -12,7 +12,7 @@ import pytest
 import engine.naming.text_features as text_features
 from desktop_app.service import LibraryService
 from engine.embed.embedder import Embedder
-from engine.library import Library
+from engine.library import META_NAMES_PENDING, Library
 from engine.naming.vocabulary import VocabularyChoice
 
 TERMS = ("beach", "mountain", "cat", "receipt", "birthday party", "snow", "car", "garden")
@@ -181,3 +181,15 @@ def test_nothing_to_name_starts_nothing(naming_service, tmp_path, qtbot) -> None
     assert not service.name_pending_albums()
     qtbot.wait(100)
     assert titles == []
+
+
+def test_a_recluster_that_names_its_albums_ends_an_earlier_stopped_naming(naming_service, tmp_path, qtbot) -> None:
+    with Library(naming_service.directory) as library:
+        library.index([tmp_path / "photos"])
+        assert library.recluster(names_later=True).names_pending  # then stopped before naming
+        library.name()  # the vocabulary is embedded from here on, as after any naming
+        assert not library.names_pending()
+        library.catalog.set_meta(META_NAMES_PENDING, "1")  # as if an older stop had left it
+        library.recluster()  # names its albums itself, from the cached vocabulary
+        assert not library.names_pending()
+    assert not naming_service.name_pending_albums()
