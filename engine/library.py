@@ -44,8 +44,9 @@ META_MODEL_KEY = "model_key"
 _BACKGROUND_TERMS = 400
 META_MODEL_SPEC = "model_spec"
 # "1" while the albums of the last re-cluster wait for their first names (`names_pending`): set when that
-# re-cluster commits with provisional names, cleared when naming finishes. A stop in between (a killed command,
-# a closed window) leaves it set, so the window names them when it next opens.
+# re-cluster commits with provisional names, cleared when a naming finishes or a later re-cluster names its
+# albums itself. A stop in between (a killed command, a closed window) leaves it set, so the window names them
+# when it next opens.
 META_NAMES_PENDING = "names_pending"
 
 
@@ -610,7 +611,7 @@ class Library:
         for the model: the whole prompt ensemble's, else one prompt per term's.
 
         Args:
-            k: number of clusters; None lets the coding length choose.
+            k: number of clusters; None chooses it (docs/algorithms.md §4).
             more, fewer: the next-best larger / smaller k on the stored coding-length curve.
             names_later: when nothing is cached yet (the first time with a model), commit the albums at
                 once with provisional names and leave naming to the caller (`summary.names_pending`; then

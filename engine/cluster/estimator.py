@@ -149,8 +149,8 @@ class CPPClusterer(ClustererParams):
     """Cluster features (e.g. CLIP embeddings) with CPP: an MLC head, spectral read-out, automatic k.
 
     Args:
-        n_clusters: number of clusters, or None to choose it (a clear spectral gap of Π, else minimum coding
-            length; algorithms.md §4).
+        n_clusters: number of clusters, or None to choose it (minimum coding length, raised to the blocks
+            under a clear spectral gap of Π; algorithms.md §4).
         random_state: seed of every random choice (head init, batches, sample, k-means).
         device: "auto" (cuda → mps → cpu), or a torch device string.
         k_max: largest k considered when choosing k (capped by n).
