@@ -475,16 +475,18 @@ class Library:
             return None
         from engine.distributed.address import ClusterAddress, PathMap
         from engine.distributed.bridge import RemoteIndexing
+        from engine.distributed.dispatch import ClusterDispatch
 
         address = ClusterAddress.parse(text)
         address.check_reachable()  # a wrong address is told before the folders are listed, work or not
-        return RemoteIndexing(
+        dispatch = ClusterDispatch(
             address,
             PathMap.parse(self._settings.cluster_path_map),
             workers=self._settings.cluster_workers,
             local_cpus=self._settings.index_threads(),
             chunk=self._settings.batch_size,
         )
+        return RemoteIndexing(dispatch)
 
     def index_changes(
         self,

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
-from engine.distributed.address import ClusterAddress, PathMap
 from engine.distributed.dispatch import ClusterDispatch, ClusterStats, FileToProcess
 from engine.distributed.errors import ComputeClusterError
 from engine.distributed.worker import JobResult, WorkerOptions
@@ -57,20 +56,11 @@ def _child(conn: Connection, dispatch: ClusterDispatch) -> None:
 
 class RemoteIndexing:
     """Decoding, thumbnails and embeddings on a Ray cluster for one index run, driven from a child process
-    (Ray ends its driver's process when the cluster dies under it). Takes `ClusterDispatch`'s arguments, which
-    the child runs."""
+    (Ray ends its driver's process when the cluster dies under it). The child runs `dispatch`."""
 
-    def __init__(
-        self,
-        address: ClusterAddress,
-        path_map: PathMap | None = None,
-        *,
-        workers: int = 0,
-        local_cpus: int = 1,
-        chunk: int = 0,
-    ) -> None:
-        self.address = address
-        self._dispatch = ClusterDispatch(address, path_map, workers=workers, local_cpus=local_cpus, chunk=chunk)
+    def __init__(self, dispatch: ClusterDispatch) -> None:
+        self.address = dispatch.address
+        self._dispatch = dispatch
         self.stats = ClusterStats()
         self._conn: Connection | None = None
         self._process: Any = None
