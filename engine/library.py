@@ -127,6 +127,7 @@ class LibraryStatus:
     catalog_bytes: int
     thumbnail_bytes: int
     notices: tuple[str, ...] = ()  # things the user should know about this library, as sentences
+    names_pending: bool = False  # the last re-cluster's albums still wait for their first names (`names_pending`)
 
 
 class Library:
@@ -638,8 +639,7 @@ class Library:
         elif naming is not None:
             # The albums were named inside the re-cluster (one action, undone as one); this names the clusters.
             summary.naming = self._name_clusters(naming, progress).lines()[0]
-            if self.catalog.get_meta(META_NAMES_PENDING):  # an earlier stopped naming has nothing left to do
-                self.catalog.set_meta(META_NAMES_PENDING, "")
+            self._names_done()  # an earlier stopped naming has nothing left to do
         if self._settings.dac_refine:  # the settings switch: DAC refinement after every re-cluster
             try:
                 summary.refined = self.refine(progress).lines()
@@ -770,9 +770,13 @@ class Library:
         summary = dataclasses.replace(summary, quick=quick, seconds=time.monotonic() - started)
         description = "Name albums" if quick else "New names for the albums from the vocabulary"
         named = name_albums(self.catalog, model_id, text, vocabulary, summary, description)
-        if self.catalog.get_meta(META_NAMES_PENDING):
-            self.catalog.set_meta(META_NAMES_PENDING, "")
+        self._names_done()
         return named
+
+    def _names_done(self) -> None:
+        """The albums have names: forget a record of names due (a write only when there was one)."""
+        if self.names_pending():
+            self.catalog.set_meta(META_NAMES_PENDING, "")
 
     def names_pending(self) -> bool:
         """Whether the last re-cluster's albums still wait for their first names: it committed them with
@@ -933,4 +937,5 @@ class Library:
             catalog_bytes=catalog_bytes,
             thumbnail_bytes=self.thumbnails.size_on_disk(),
             notices=tuple(self.notices),
+            names_pending=self.names_pending(),
         )

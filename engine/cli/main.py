@@ -340,7 +340,7 @@ def _cmd_status(library: Library, args: argparse.Namespace) -> int:
     print(f"Disk:        catalog {status.catalog_bytes / 1e6:.1f} MB, thumbnails {status.thumbnail_bytes / 1e6:.1f} MB")
     for notice in status.notices:
         print(f"Note:        {notice}")
-    if library.names_pending():
+    if status.names_pending:
         print("Names:       the albums still have provisional names (naming was stopped): photoatlas name")
     return 0
 

@@ -82,6 +82,7 @@ def test_status_says_when_naming_was_stopped_and_name_finishes_it(
         assert library.recluster(names_later=True).names_pending
     code, out, _ = run(capsys, "--library", lib, "status")
     assert code == 0 and "provisional names (naming was stopped): photoatlas name" in out
+    assert json.loads(run(capsys, "--library", lib, "status", "--json")[1])["names_pending"] is True
     assert run(capsys, "--library", lib, "name", "--no-progress")[0] == 0
     code, out, _ = run(capsys, "--library", lib, "status")
     assert code == 0 and "provisional names" not in out
