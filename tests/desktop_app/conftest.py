@@ -86,12 +86,17 @@ def open_window(qtbot, service: LibraryService, settings_file: Path, watch: bool
     return window
 
 
-@pytest.fixture
-def window(qtbot, service: LibraryService, tmp_path: Path) -> Iterator[MainWindow]:
-    win = open_window(qtbot, service, tmp_path / "window.ini")
+def window_over(qtbot, service: LibraryService, settings_file: Path) -> Iterator[MainWindow]:
+    """A window fixture's body: `open_window`, then closed with no thumbnail load left running."""
+    win = open_window(qtbot, service, settings_file)
     yield win
     win.close()
     assert win.loader.wait_for_done(), "thumbnail loads were left running"
+
+
+@pytest.fixture
+def window(qtbot, service: LibraryService, tmp_path: Path) -> Iterator[MainWindow]:
+    yield from window_over(qtbot, service, tmp_path / "window.ini")
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,7 @@ from engine.library import Library
 from engine.places.summary import CountryPlaces
 from tests.engine.places.gps_photos import NICE, OFF_CORSICA, PARIS, ZURICH, gps_photo
 
-from .conftest import open_window
+from .conftest import window_over
 
 JULY = dt.datetime(2023, 7, 14, 10, 0)
 
@@ -44,10 +44,7 @@ def places_service(tmp_path: Path, qtbot) -> Iterator[LibraryService]:
 
 @pytest.fixture
 def places_window(qtbot, places_service: LibraryService, tmp_path: Path) -> Iterator[MainWindow]:
-    win = open_window(qtbot, places_service, tmp_path / "window.ini")
-    yield win
-    win.close()
-    assert win.loader.wait_for_done(), "thumbnail loads were left running"
+    yield from window_over(qtbot, places_service, tmp_path / "window.ini")
 
 
 def _places(window: MainWindow) -> list[tuple[str, int, int]]:
