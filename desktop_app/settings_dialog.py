@@ -109,6 +109,23 @@ def folder_size_mb(folder: Path) -> float:
     return total / 1e6
 
 
+def _note(text: str) -> QLabel:
+    """A word-wrapped explanation for a settings section."""
+    note = QLabel(text)
+    note.setWordWrap(True)
+    return note
+
+
+def _form_then(box: QGroupBox, form: QFormLayout, *below: QWidget) -> QGroupBox:
+    """`box` holding `form`, then `below` under it. Word-wrapped labels go below, outside the form: a
+    QFormLayout row gives a word-wrapped label too little height, clipping it."""
+    column = QVBoxLayout(box)
+    column.addLayout(form)
+    for widget in below:
+        column.addWidget(widget)
+    return box
+
+
 class SettingsDialog(QDialog):
     """The settings window; `choice()` is what to apply after it is accepted.
 
@@ -193,8 +210,7 @@ class SettingsDialog(QDialog):
         self.remove_folder_button = QPushButton("Remove…")
         self.remove_folder_button.setToolTip("Stop following the selected folder; its files stay where they are")
         self.remove_folder_button.clicked.connect(self._remove_folder)
-        note = QLabel("PhotoAtlas only reads these folders; it never changes, moves or deletes your photos.")
-        note.setWordWrap(True)
+        note = _note("PhotoAtlas only reads these folders; it never changes, moves or deletes your photos.")
         layout = QVBoxLayout(box)
         row = QHBoxLayout()
         row.addWidget(self.folder_list, 1)
@@ -288,17 +304,11 @@ class SettingsDialog(QDialog):
         form.addRow("", self.offline)
         form.addRow("Device", self.device)
         form.addRow("CPU cores for indexing", self.threads)
-        # Outside the form: a QFormLayout row gives a word-wrapped label too little height, clipping it.
-        note = QLabel(
+        note = _note(
             "Changing the model embeds every photo again (on this computer, nothing is uploaded). The new model "
             "is tried on one photo first; if it does not load, the current one stays."
         )
-        note.setWordWrap(True)
-        column = QVBoxLayout(box)
-        column.addLayout(form)
-        column.addWidget(self.device_label)
-        column.addWidget(note)
-        return box
+        return _form_then(box, form, self.device_label, note)
 
     def _albums_box(self, settings: LibrarySettings) -> QGroupBox:
         box = QGroupBox("Albums")
@@ -328,15 +338,11 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
         form.addRow("Cluster address", self.compute_cluster)
         form.addRow("Photo folders there", self.cluster_path_map)
-        note = QLabel(
+        note = _note(
             "Off by default. With a cluster, your computer still keeps the catalog: it sends only new or changed "
             "photos and saves each result as it comes back, so stopping never loses finished work."
         )
-        note.setWordWrap(True)
-        column = QVBoxLayout(box)
-        column.addLayout(form)
-        column.addWidget(note)
-        return box
+        return _form_then(box, form, note)
 
     def _thumbnails_box(self, settings: LibrarySettings, memory_mb: int) -> QGroupBox:
         box = QGroupBox("Thumbnails")
