@@ -166,8 +166,10 @@ def train_mlc(
     config: TrainConfig,
     seed: int,
     progress: ProgressReporter,
+    phase: str = "train cluster head",
 ) -> MLCHead:
-    """Train an MLC head on x (n, D), already on its device; returns the head in eval mode.
+    """Train an MLC head on x (n, D), already on its device; returns the head in eval mode. `phase` names the
+    progress phase.
 
     The first `warmup_steps` minimise −R(Z) only; then the feature head's weights are copied into the
     cluster head and the full objective takes over. Raises `Cancelled` between steps on request.
@@ -186,7 +188,7 @@ def train_mlc(
         {"params": list(head.cluster_head.parameters()), "weight_decay": config.cluster_weight_decay},
     ]
     optimizer = MomentumSGD(groups, lr=config.lr, momentum=config.momentum)
-    progress.phase("train cluster head", config.n_steps)
+    progress.phase(phase, config.n_steps)
     if n < 2:
         head.eval()  # BatchNorm cannot train on one sample; a single photo needs no learned features
         return head
