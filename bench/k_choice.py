@@ -85,7 +85,10 @@ def main() -> None:
         tally.setdefault(family, []).append((int(ok), acc))
         km = kmeans_acc(x[keep], y[keep], k)
         mark = "yes" if ok else "**no**"
-        print(f"| {name} | {len(x)} | {k} | {chosen} | {mark} | {acc:.3f} | {km:.3f} | {eta:.3g} | {seconds:.2f} |", flush=True)
+        print(
+            f"| {name} | {len(x)} | {k} | {chosen} | {mark} | {acc:.3f} | {km:.3f} | {eta:.3g} | {seconds:.2f} |",
+            flush=True,
+        )
 
     for i in range(args.separated):
         k = 6 + i % 10
