@@ -26,13 +26,15 @@ from engine.progress import ProgressReporter, check_cancelled, ensure_progress
 SMALL_FIT = 2000
 # Below this many photos automatic k also trains a head at η × COARSER_ETA and keeps the one whose albums are
 # more distinct in X by at least SCALE_MARGIN of silhouette (`CPPClusterer._check_scale`). On the toy libraries
-# of bench/k_choice.py it put k within ±1 of the truth on 65 of 72 (61 before), and on 36 of 48 on two sets not
-# used to pick the numbers (32 before); bench/RESULTS-cluster.md has the tables. The bound keeps the cost: a
-# 200-photo fit takes 0.33 s, so the second head keeps a re-cluster of that size within its 3 s.
+# of bench/k_choice.py it put k within ±1 of the truth on 65 of 72 (61 before) of the sets the numbers were
+# picked on, and on 40 of 48 (37 before) of two sets generated afterwards; bench/RESULTS-cluster.md has the
+# tables. The bound keeps the cost: a 200-photo fit takes 0.35 s, 0.68 s with the second head, and the whole
+# re-cluster command stays within its 3 s. 300 instead gave one library more on the tuning sets and one fewer on
+# two others.
 SCALE_CHECK_MAX = 200
 COARSER_ETA = 10 / 7  # 0.175 → 0.25
-# 1/15 (84 photos, 14 concepts) is the one library where the coarser head won by less (0.682 against 0.680)
-# and chose 10 albums; the finer head's 14 were right.
+# With no margin, one tuning library (84 photos, 14 concepts) kept a coarser head that won by 0.002 and made
+# 10 albums; the finer head's 14 were right.
 SCALE_MARGIN = 0.01
 
 
@@ -162,7 +164,8 @@ class CPPClusterer(ClustererParams):
 
     Args:
         n_clusters: number of clusters, or None to choose it (minimum coding length, raised to the blocks
-            under a clear spectral gap of Π; algorithms.md §4).
+            under a clear spectral gap of Π; below `SCALE_CHECK_MAX` photos also a second head at a coarser
+            η, kept when its albums are more distinct; algorithms.md §4).
         random_state: seed of every random choice (head init, batches, sample, k-means).
         device: "auto" (cuda → mps → cpu), or a torch device string.
         k_max: largest k considered when choosing k (capped by n).
@@ -182,6 +185,8 @@ class CPPClusterer(ClustererParams):
         n_clusters_: the k used (given, or chosen; not always the curve's minimum, see `automatic_k`).
         coding_lengths_: {k: L(k)} for every k tried, in nats, on the read-out sample.
         n_features_in_: D, the width of X.
+        config_: the kept head's training sizes; config_.eta is η, or the coarser η a small library's second
+            head was trained at when it was kept.
 
     A scikit-learn clusterer by protocol (`get_params`, `set_params`, `clone`, tags, `fit_predict`) without
     importing scikit-learn (`engine.cluster.params`); `engine.cluster.sklearn_adapter.SklearnCPPClusterer` is
