@@ -15,7 +15,7 @@ from engine.cluster.assign import SubspaceAssigner
 from engine.cluster.choose_k import KCurve, automatic_k, coding_length_curve, k_grid, partition_for_k
 from engine.cluster.coding_rate import EPS2
 from engine.cluster.params import ClustererParams
-from engine.cluster.separation import cosine_silhouette
+from engine.cluster.separation import IncoherenceTest, cosine_silhouette
 from engine.cluster.spectral import SpectralEmbedding, spectral_embedding, symmetric_affinity
 from engine.errors import InvalidInputError
 from engine.progress import ProgressReporter, check_cancelled, ensure_progress
@@ -335,6 +335,10 @@ class CPPClusterer(ClustererParams):
         else:
             self.n_clusters_ = self.n_clusters
         self.coding_lengths_ = dict(self._curve.lengths)
+        # Which clusters of each partition on the curve are diffuse clouds (§3.7), judged in X while X is at
+        # hand: a stored estimator keeps only Z, and "fewer" / "more" read other ks out later.
+        test = IncoherenceTest(x[sample], seed)
+        self._incoherent = {k: test.incoherent(labels) for k, labels in self._curve.labels.items()}
 
     def _check_params(self, n: int) -> None:
         k = self.n_clusters
@@ -382,8 +386,9 @@ class CPPClusterer(ClustererParams):
         raw[self._sample] = sample_labels
         sizes = np.bincount(raw, minlength=k)
         min_size = self._effective_min_size(k)
+        diffuse = set(self._incoherent.get(k, ()))
         order = np.argsort(-sizes, kind="stable")
-        kept = [int(c) for c in order if sizes[c] >= min_size]
+        kept = [int(c) for c in order if sizes[c] >= min_size and int(c) not in diffuse]
         if not kept:
             kept = [int(order[0])]  # never dissolve everything into "Other"
         mapping = np.full(k, -1, dtype=np.int64)

@@ -184,6 +184,11 @@ def _dump_cpp(est: Any, arrays: dict[str, Any]) -> tuple[dict[str, Any], dict[st
         "readouts": readouts,  # [k, rank] in cache order
         "coding_lengths_ks": length_ks,
         "n_clusters_": _plain(est.n_clusters_, _INT, "n_clusters_"),
+        # [k, [cluster ids]]: the diffuse clusters of each partition on the curve (§3.7); estimators pickled by
+        # releases before they were judged have none
+        "incoherent": [
+            [k, [_plain(c, _INT, "cluster id") for c in ids]] for k, ids in getattr(est, "_incoherent", {}).items()
+        ],
     }
     return fitted, {"head_": arch}
 
@@ -417,7 +422,23 @@ def _load_cpp(description: dict[str, Any], arrays: _Arrays) -> Any:
     est.coding_lengths_ = {k: float(v) for k, v in zip(length_ks, values, strict=True)}
     est.n_clusters_ = _size(fitted, "n_clusters_")
     est.labels_ = arrays.take("labels_", "i", (n,), -1, est.n_clusters_)
+    est._incoherent = _incoherent(fitted.get("incoherent", []), labels)
     return est
+
+
+def _incoherent(entries: Any, labels: dict[int, np.ndarray]) -> dict[int, list[int]]:
+    """The stored diffuse clusters per k; models stored before they were judged have none."""
+    if type(entries) is not list:
+        raise _damaged("the diffuse clusters are not a list")
+    found: dict[int, list[int]] = {}
+    for entry in entries:
+        if type(entry) is not list or len(entry) != 2 or type(entry[0]) is not int or type(entry[1]) is not list:
+            raise _damaged("a diffuse-cluster entry is not a [k, [ids]] pair")
+        k, ids = entry
+        if k not in labels or k in found or any(type(c) is not int or not 0 <= c < k for c in ids):
+            raise _damaged(f"the diffuse clusters for k={k} do not fit the curve")
+        found[k] = ids
+    return found
 
 
 def _load_dac(description: dict[str, Any], arrays: _Arrays) -> Any:
