@@ -17,7 +17,9 @@ from engine.catalog import Catalog
 # toy-CLIP library (6 concepts trained, 6 unseen), this gate took 94 % of new photos of trained concepts
 # and 0 % of unseen ones.
 CONFIDENCE_QUANTILE = 0.05
-# A re-cluster is suggested when this share of the embedded library sits in "Other".
+# A re-cluster is suggested when this share of the embedded library is new since the last one and sits in
+# "Other". Photos the re-cluster itself left there (diffuse clusters, algorithms.md §3.7) do not count: a
+# library with many odd photos would otherwise be told to re-cluster after every scan, to no effect.
 SUGGEST_OTHER_SHARE = 0.2
 
 
@@ -27,7 +29,7 @@ class AssignSummary:
 
     assigned: int
     to_other: int
-    other_share: float
+    other_share: float  # new photos waiting in Other, as a share of the library
 
     @property
     def suggest_recluster(self) -> bool:
@@ -38,7 +40,9 @@ class AssignSummary:
             return []
         out = [f"new photos: {self.assigned} joined albums, {self.to_other} wait in Other"]
         if self.suggest_recluster:
-            out.append(f"{self.other_share:.0%} of your photos are in Other: photoatlas recluster would sort them")
+            out.append(
+                f"{self.other_share:.0%} of your photos are new and wait in Other: photoatlas recluster would sort them"
+            )
         return out
 
 
@@ -50,7 +54,7 @@ def assign_new_photos(catalog: Catalog, model_id: int) -> AssignSummary | None:
     clustering_id = clustering.id
     new = catalog.clusterings.unseen_embedded(clustering_id, model_id)
     if not new:
-        return AssignSummary(0, 0, catalog.albums.other_share(model_id))
+        return AssignSummary(0, 0, catalog.albums.waiting_share(model_id, clustering.created_at))
     estimator = stored_estimator(catalog)
     if estimator is None:
         return None
@@ -81,7 +85,7 @@ def assign_new_photos(catalog: Catalog, model_id: int) -> AssignSummary | None:
                 assigned += 1
             seen.add(hash_)
         journal.description = f"{assigned} new photo{'s' * (assigned != 1)} joined albums"
-    return AssignSummary(assigned, len(new) - assigned, catalog.albums.other_share(model_id))
+    return AssignSummary(assigned, len(new) - assigned, catalog.albums.waiting_share(model_id, clustering.created_at))
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

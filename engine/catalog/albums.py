@@ -330,16 +330,19 @@ class AlbumTables:
         vectors = np.stack([np.frombuffer(r[2], dtype="<f4") for r in rows]).astype(np.float32)
         return [r[0] for r in rows], [r[1] for r in rows], vectors
 
-    def other_share(self, model_id: int) -> float:
-        """The share of the embedded contents that sit in no live album."""
-        total, placed = self._c.execute(
-            "SELECT COUNT(DISTINCT p.hash), COUNT(DISTINCT m.hash) FROM photos p"
+    def waiting_share(self, model_id: int, since: float) -> float:
+        """The share of the embedded contents that sit in no live album and were added after `since`: new
+        photos waiting in Other. Photos a re-cluster itself left in Other (odd photos that fit no album) or
+        that the user put there are not counted: another re-cluster would not move them."""
+        total, waiting = self._c.execute(
+            "SELECT COUNT(DISTINCT p.hash), COUNT(DISTINCT CASE WHEN m.hash IS NULL AND p.added_at > ?"
+            " THEN p.hash END) FROM photos p"
             " JOIN embeddings e ON e.hash = p.hash AND e.model_id = ?"
             " LEFT JOIN album_members m ON m.hash = p.hash AND m.album_id IS NOT NULL"
             " AND m.album_id IN (SELECT id FROM albums WHERE retired_at IS NULL)",
-            (model_id,),
+            (since, model_id),
         ).fetchone()
-        return 0.0 if not total else 1.0 - placed / total
+        return 0.0 if not total else waiting / total
 
     # -- placements: writes -----------------------------------------------------------------------
 

@@ -25,13 +25,15 @@ KEPT_CLUSTERINGS = 10
 
 @dataclass(frozen=True)
 class Clustering:
-    """The current clustering: its k, the k asked for (None: chosen), and the coding-length curve."""
+    """The current clustering: its k, the k asked for (None: chosen), the coding-length curve, and when it
+    was made (seconds since the epoch)."""
 
     id: int
     model_id: int
     k: int
     requested_k: int | None
     coding_lengths: dict[int, float]
+    created_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -57,13 +59,13 @@ class ClusteringTables:
 
     def current(self) -> Clustering | None:
         row = self._c.execute(
-            "SELECT id, model_id, k, requested_k, coding_lengths FROM clusterings WHERE active=1"
+            "SELECT id, model_id, k, requested_k, coding_lengths, created_at FROM clusterings WHERE active=1"
             " ORDER BY id DESC LIMIT 1"
         ).fetchone()
         if row is None:
             return None
         curve = {int(key): float(value) for key, value in json.loads(row[4]).items()}
-        return Clustering(int(row[0]), int(row[1]), int(row[2]), row[3], curve)
+        return Clustering(int(row[0]), int(row[1]), int(row[2]), row[3], curve, float(row[5]))
 
     def current_id(self) -> int | None:
         row = self._c.execute("SELECT id FROM clusterings WHERE active=1 ORDER BY id DESC LIMIT 1").fetchone()

@@ -117,6 +117,18 @@ def test_many_photos_in_other_suggest_a_recluster(clustered) -> None:
     assert len(created) == 1 and library.albums.albums()[-1].id is not None
 
 
+def test_photos_already_left_in_other_do_not_ask_for_another_recluster(clustered) -> None:
+    library, photos, _ = clustered
+    # A third of the library goes to Other by the user's hand (a re-cluster's diffuse photos would sit there the
+    # same way): another re-cluster would keep them there, so it must not be suggested for them.
+    library.albums.remove(library.albums.albums()[0].members)
+    photos.add([-1])
+    summary = library.assign_new_photos()
+    assert summary.to_other == 1
+    assert summary.other_share == pytest.approx(1 / 37)
+    assert not summary.suggest_recluster
+
+
 def test_new_photos_follow_a_merge(clustered) -> None:
     library, photos, blob_album = clustered
     library.albums.merge([blob_album[0]], blob_album[1])
