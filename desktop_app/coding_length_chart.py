@@ -44,17 +44,19 @@ class CodingLengthChart(QWidget):
         self._k: int | None = None
         self._automatic = True
         self._choices: dict[str, int] = {}
+        self._albums: dict[int, int] = {}  # k → albums, where k makes fewer (small or diffuse clusters go to Other)
 
     # -- data ------------------------------------------------------------------------------------
 
     def set_curve(self, curve: Any | None) -> None:
         """Show a `CodingLengthCurve` (k, lengths, fewer, more, automatic); None shows nothing."""
         if curve is None:
-            self._lengths, self._k, self._choices = {}, None, {}
+            self._lengths, self._k, self._choices, self._albums = {}, None, {}, {}
         else:
             self._lengths = {int(k): float(v) for k, v in sorted(curve.lengths.items())}
             self._k = int(curve.k)
             self._automatic = bool(getattr(curve, "automatic", True))
+            self._albums = {int(k): int(n) for k, n in getattr(curve, "albums", {}).items()}
             self._choices = {
                 mode: int(k) for mode, k in (("fewer", curve.fewer), ("more", curve.more)) if k is not None
             }
@@ -70,25 +72,33 @@ class CodingLengthChart(QWidget):
         """The k each choice ("fewer", "more") would re-cluster into."""
         return dict(self._choices)
 
+    def albums_at(self, k: int) -> int:
+        """How many albums k makes (k, unless some of its groups go to Other)."""
+        return self._albums.get(k, k)
+
     def _tooltip(self) -> str:
-        if not self.has_curve:
+        if not self.has_curve or self._k is None:
             return ""
         tried = len(self._lengths)
         lowest = min(self._lengths, key=lambda k: (self._lengths[k], k))
+        now = self.albums_at(self._k)
         if lowest == self._k:
-            parts = [f"{self._k} albums now: the lowest coding length of the {tried} numbers tried."]
+            parts = [f"{now} albums now: the lowest coding length of the {tried} numbers tried."]
         elif self._automatic:
             # The engine chose more albums than the lowest point: the photos fall into that many clear groups.
             parts = [
-                f"{self._k} albums now: the photos fall into {self._k} clear groups,"
-                f" more than the lowest point of the curve ({lowest}) would make."
+                f"{now} albums now: the photos fall into {self._k} clear groups,"
+                f" more than the lowest point of the curve ({self.albums_at(lowest)}) would make."
             ]
         else:
-            parts = [f"{self._k} albums now, as you chose; the lowest point of the curve is {lowest}."]
+            parts = [f"{now} albums now, as you chose; the lowest point of the curve is {self.albums_at(lowest)}."]
+        if now < self._k:
+            groups = self._k - now
+            parts.append(f"The photos of {groups} more group{'s' * (groups != 1)} fit no album and wait in Other.")
         if "fewer" in self._choices:
-            parts.append(f"Fewer albums: {self._choices['fewer']}.")
+            parts.append(f"Fewer albums: {self.albums_at(self._choices['fewer'])}.")
         if "more" in self._choices:
-            parts.append(f"More albums: {self._choices['more']}.")
+            parts.append(f"More albums: {self.albums_at(self._choices['more'])}.")
         return " ".join(parts) + " Click a point to re-cluster into it."
 
     # -- geometry --------------------------------------------------------------------------------
@@ -197,8 +207,10 @@ class CodingLengthChart(QWidget):
             painter.setBrush(colour if filled else Qt.BrushStyle.NoBrush)
             painter.drawEllipse(point, _POINT_RADIUS + 1, _POINT_RADIUS + 1)
         # The legend under the axis: neighbouring k sit too close on the curve for labels beside them.
-        legend = [(f"● {self._k} albums now", highlight)] if self._k is not None else []
-        legend += [(f"○ {mode}: {self._choices[mode]}", colour) for mode, colour in self._choice_colours()]
+        legend = [(f"● {self.albums_at(self._k)} albums now", highlight)] if self._k is not None else []
+        legend += [
+            (f"○ {mode}: {self.albums_at(self._choices[mode])}", colour) for mode, colour in self._choice_colours()
+        ]
         metrics = painter.fontMetrics()
         x = area.left()
         for text_, colour in legend:

@@ -82,6 +82,12 @@ class CodingLengthCurve:
     fewer: int | None
     more: int | None
     automatic: bool = True
+    # How many albums each k makes where that is fewer than k (its small or diffuse clusters go to Other).
+    albums: dict[int, int] = dataclasses.field(default_factory=dict)
+
+    def albums_at(self, k: int) -> int:
+        """The number of albums k makes."""
+        return self.albums.get(k, k)
 
 
 @dataclass(frozen=True)
@@ -899,6 +905,7 @@ class Library:
 
         Reads the catalog only; None when there is no clustering yet.
         """
+        from engine.albums.clusters import album_counts
         from engine.albums.recluster import choose_k
 
         clustering = self.catalog.clusterings.current()
@@ -912,8 +919,14 @@ class Library:
                 return None
 
         lengths = dict(sorted(clustering.coding_lengths.items()))
+        albums = {k: n for k, n in album_counts(self.catalog).items() if k in lengths and n != k}
         return CodingLengthCurve(
-            clustering.k, lengths, fewer=pick(False), more=pick(True), automatic=clustering.requested_k is None
+            clustering.k,
+            lengths,
+            fewer=pick(False),
+            more=pick(True),
+            automatic=clustering.requested_k is None,
+            albums=albums,
         )
 
     def clusters(self) -> list[ClusterInfo]:

@@ -96,6 +96,15 @@ def serialise_estimator(estimator: Any) -> tuple[bytes, str]:
     return stored.tensors, stored.description
 
 
+def album_counts(catalog: Catalog) -> dict[int, int]:
+    """{k: albums} for the current clustering's curve, read from its estimator's description: k less the clusters
+    that go to "Other" (algorithms.md §3.7). A k missing from it makes k albums."""
+    from engine.cluster.persist import stored_album_counts
+
+    description = catalog.clusterings.estimator_description()
+    return {} if description is None else stored_album_counts(description)
+
+
 def convert_legacy_estimator(catalog: Catalog) -> str | None:
     """Convert a 0.1.0 catalog's pickled estimator to data, once; returns a message for the user when it
     could not be converted (it then is dropped, never unpickled with arbitrary code)."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.albums.clusters import serialise_estimator, stored_estimator
+from engine.albums.clusters import album_counts, serialise_estimator, stored_estimator
 from engine.albums.reconcile import AlbumState, ReconcilePlan, plan_reconcile
 from engine.catalog import Catalog
 from engine.errors import InvalidInputError
@@ -76,7 +76,8 @@ class Naming:
 
 
 def choose_k(catalog: Catalog, k: int | None, more: bool, fewer: bool) -> int | None:
-    """The k to use: given, or the next-best k above/below the current one on the stored curve."""
+    """The k to use: given, or the next-best k on the stored curve among those that make more / fewer albums
+    than the current one (a k can make fewer albums than k: its small and diffuse clusters go to Other)."""
     if k is not None:
         if k < 1:
             raise InvalidInputError("the number of albums must be at least 1")
@@ -88,9 +89,11 @@ def choose_k(catalog: Catalog, k: int | None, more: bool, fewer: bool) -> int | 
         raise InvalidInputError("no clustering yet: run photoatlas recluster first")
     current = clustering.k
     curve = clustering.coding_lengths
-    side = [key for key in curve if (key > current if more else key < current)]
+    counts = album_counts(catalog)
+    now = counts.get(current, current)
+    side = [key for key in curve if (counts.get(key, key) > now if more else counts.get(key, key) < now)]
     if not side:
-        raise InvalidInputError(f"there is no {'larger' if more else 'smaller'} number of albums than {current} to try")
+        raise InvalidInputError(f"there is no {'larger' if more else 'smaller'} number of albums than {now} to try")
     # The next-best k on that side of the curve, preferring the nearest on a near tie.
     return min(side, key=lambda key: (curve[key], abs(key - current)))
 

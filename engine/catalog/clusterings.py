@@ -88,6 +88,13 @@ class ClusteringTables:
             return None
         return bytes(row[0]), str(row[1])
 
+    def estimator_description(self) -> str | None:
+        """The JSON description of the current clustering's estimator, without its tensors; None as `estimator`."""
+        row = self._c.execute(
+            "SELECT estimator_json FROM clusterings WHERE active=1 ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
     def replace(
         self,
         model_id: int,

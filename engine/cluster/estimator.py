@@ -187,6 +187,8 @@ class CPPClusterer(ClustererParams):
         n_features_in_: D, the width of X.
         config_: the kept head's training sizes; config_.eta is η, or the coarser η a small library's second
             head was trained at when it was kept.
+        album_counts_: {k: albums} for every k on the curve: k less the clusters that go to "Other" (small or
+            diffuse, algorithms.md §3.7), so "fewer" / "more" can promise a different number of albums.
 
     A scikit-learn clusterer by protocol (`get_params`, `set_params`, `clone`, tags, `fit_predict`) without
     importing scikit-learn (`engine.cluster.params`); `engine.cluster.sklearn_adapter.SklearnCPPClusterer` is
@@ -256,8 +258,17 @@ class CPPClusterer(ClustererParams):
         self._fit_at(x, self.eta, seed, n_distinct, progress)
         if self.n_clusters is None and n < SCALE_CHECK_MAX:
             self._check_scale(x, seed, n_distinct, progress)
+        self.album_counts_ = {k: self._album_count(k) for k in self._curve.labels}
         self.labels_ = self._readout(self.n_clusters_).labels.copy()
         return self
+
+    def _album_count(self, k: int) -> int:
+        """How many albums k's partition on the curve makes: its clusters less the small and diffuse ones (§3.7),
+        from the sample's sizes scaled to the whole library (exact when the sample is the library)."""
+        sizes = np.bincount(self._curve.labels[k], minlength=k) * (len(self._z_train) / len(self._sample))
+        diffuse = set(self._incoherent.get(k, ()))
+        min_size = self._effective_min_size(k)
+        return max(1, sum(1 for c in range(k) if sizes[c] >= min_size and c not in diffuse))
 
     def _check_scale(self, x: np.ndarray, seed: int, n_distinct: int, progress: ProgressReporter) -> None:
         """Train a second head at a coarser Sinkhorn temperature and keep it when its albums are more distinct

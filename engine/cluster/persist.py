@@ -189,6 +189,10 @@ def _dump_cpp(est: Any, arrays: dict[str, Any]) -> tuple[dict[str, Any], dict[st
         "incoherent": [
             [k, [_plain(c, _INT, "cluster id") for c in ids]] for k, ids in getattr(est, "_incoherent", {}).items()
         ],
+        # [k, albums]: how many albums each k on the curve makes (`album_counts_`); none before they were kept
+        "album_counts": [
+            [_plain(k, _INT, "k"), _plain(n, _INT, "album count")] for k, n in getattr(est, "album_counts_", {}).items()
+        ],
     }
     return fitted, {"head_": arch}
 
@@ -423,7 +427,34 @@ def _load_cpp(description: dict[str, Any], arrays: _Arrays) -> Any:
     est.n_clusters_ = _size(fitted, "n_clusters_")
     est.labels_ = arrays.take("labels_", "i", (n,), -1, est.n_clusters_)
     est._incoherent = _incoherent(fitted.get("incoherent", []), labels)
+    est.album_counts_ = _album_counts(fitted.get("album_counts", []), labels)
     return est
+
+
+def _album_counts(entries: Any, labels: dict[int, np.ndarray]) -> dict[int, int]:
+    """The stored album count of each k on the curve; models stored before they were kept have none."""
+    if type(entries) is not list:
+        raise _damaged("the album counts are not a list")
+    counts: dict[int, int] = {}
+    for entry in entries:
+        if type(entry) is not list or len(entry) != 2 or any(type(v) is not int for v in entry):
+            raise _damaged("an album count is not a [k, count] pair")
+        k, count = entry
+        if k not in labels or k in counts or not 1 <= count <= k:
+            raise _damaged(f"the album count for k={k} does not fit the curve")
+        counts[k] = count
+    return counts
+
+
+def stored_album_counts(description: str) -> dict[int, int]:
+    """{k: albums} from a stored estimator's JSON description alone (no tensors are read): what "fewer" and
+    "more albums" compare. Empty for a refiner, a model stored before album counts, or a description that cannot
+    be read (the caller then takes k albums for each k)."""
+    try:
+        entries = json.loads(description)["fitted"]["album_counts"]
+        return {int(k): int(count) for k, count in entries}
+    except (ValueError, TypeError, KeyError):
+        return {}
 
 
 def _incoherent(entries: Any, labels: dict[int, np.ndarray]) -> dict[int, list[int]]:

@@ -90,3 +90,18 @@ def test_a_k_off_the_lowest_point_says_why(qtbot) -> None:
     # The user's choice (Fewer / More, or a number).
     chart.set_curve(CodingLengthCurve(k=6, lengths=CURVE.lengths, fewer=4, more=8, automatic=False))
     assert "6 albums now, as you chose; the lowest point of the curve is 4." in chart.toolTip()
+
+
+def test_a_group_waiting_in_other_is_not_counted_as_an_album(qtbot) -> None:
+    # k = 5 makes four albums: one group of odd photos waits in Other. Fewer (k = 3) makes three, More (k = 6) five.
+    chart = CodingLengthChart()
+    qtbot.addWidget(chart)
+    chart.resize(chart.sizeHint())
+    chart.set_curve(CodingLengthCurve(k=5, lengths=CURVE.lengths, fewer=3, more=6, albums={5: 4, 6: 5}))
+    tip = chart.toolTip()
+    assert tip.startswith("4 albums now: the photos fall into 5 clear groups")
+    assert "The photos of 1 more group fit no album and wait in Other." in tip
+    assert "Fewer albums: 3." in tip and "More albums: 5." in tip
+    assert chart.choices() == {"fewer": 3, "more": 6}  # the points still re-cluster into those k
+    image = QImage(chart.size(), QImage.Format.Format_ARGB32)
+    chart.render(image)  # the legend draws the album counts without error

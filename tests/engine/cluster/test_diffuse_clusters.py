@@ -107,3 +107,23 @@ def test_damaged_diffuse_clusters_read_as_a_damaged_model(noisy: tuple, bad: obj
     description["fitted"]["incoherent"] = bad
     with pytest.raises(CatalogError):
         load_estimator(dataclasses.replace(stored, description=json.dumps(description)))
+
+
+def test_album_counts_leave_out_the_diffuse_cluster_and_are_stored(noisy: tuple) -> None:
+    _, _, est = noisy
+    for k, count in est.album_counts_.items():
+        labels = est.labels_for(k)
+        assert count == len(np.unique(labels[labels >= 0])), k  # exact: the sample is the whole library
+    assert est.album_counts_[est.n_clusters_] == est.n_clusters_ - 1
+    loaded = load_estimator(dump_estimator(est))
+    assert loaded.album_counts_ == est.album_counts_
+
+
+@pytest.mark.parametrize("bad", [{"x": 1}, [[6]], [[999, 1]], [[6, 7]], [[6, 0]], [[6, "5"]]])
+def test_damaged_album_counts_read_as_a_damaged_model(noisy: tuple, bad: object) -> None:
+    _, _, est = noisy
+    stored = dump_estimator(est)
+    description = json.loads(stored.description)
+    description["fitted"]["album_counts"] = bad
+    with pytest.raises(CatalogError):
+        load_estimator(dataclasses.replace(stored, description=json.dumps(description)))
