@@ -10,7 +10,7 @@ import pytest
 
 import engine.cluster.separation as separation
 from engine.cluster import CPPClusterer
-from engine.cluster.persist import dump_estimator, load_estimator
+from engine.cluster.persist import StoredEstimator, dump_estimator, load_estimator
 from engine.cluster.separation import IncoherenceTest
 from engine.errors import CatalogError
 
@@ -89,24 +89,26 @@ def test_the_diffuse_clusters_are_stored_with_the_model(noisy: tuple) -> None:
         assert np.array_equal(loaded.labels_for(k), est.labels_for(k))
 
 
+_REMOVED = object()
+
+
+def _stored_with(est: CPPClusterer, field: str, value: object = _REMOVED) -> StoredEstimator:
+    """The estimator as stored, with one fitted field of its description replaced (or removed)."""
+    stored = dump_estimator(est)
+    description = json.loads(stored.description)
+    if value is _REMOVED:
+        del description["fitted"][field]
+    else:
+        description["fitted"][field] = value
+    return dataclasses.replace(stored, description=json.dumps(description))
+
+
 def test_a_model_stored_before_diffuse_clusters_loads_with_none(noisy: tuple) -> None:
     _, _, est = noisy
-    stored = dump_estimator(est)
-    description = json.loads(stored.description)
-    del description["fitted"]["incoherent"]
-    loaded = load_estimator(dataclasses.replace(stored, description=json.dumps(description)))
+    loaded = load_estimator(_stored_with(est, "incoherent"))
     assert loaded._incoherent == {}
     assert len(set(loaded.labels_for(est.n_clusters_ + 1).tolist()) - {-1}) >= 5
-
-
-@pytest.mark.parametrize("bad", [{"x": 1}, [[3]], [[999, [0]]], [[6, [6]]], [[6, ["0"]]]])
-def test_damaged_diffuse_clusters_read_as_a_damaged_model(noisy: tuple, bad: object) -> None:
-    _, _, est = noisy
-    stored = dump_estimator(est)
-    description = json.loads(stored.description)
-    description["fitted"]["incoherent"] = bad
-    with pytest.raises(CatalogError):
-        load_estimator(dataclasses.replace(stored, description=json.dumps(description)))
+    assert load_estimator(_stored_with(est, "album_counts")).album_counts_ == {}
 
 
 def test_album_counts_leave_out_the_diffuse_cluster_and_are_stored(noisy: tuple) -> None:
@@ -119,11 +121,13 @@ def test_album_counts_leave_out_the_diffuse_cluster_and_are_stored(noisy: tuple)
     assert loaded.album_counts_ == est.album_counts_
 
 
-@pytest.mark.parametrize("bad", [{"x": 1}, [[6]], [[999, 1]], [[6, 7]], [[6, 0]], [[6, "5"]]])
-def test_damaged_album_counts_read_as_a_damaged_model(noisy: tuple, bad: object) -> None:
-    _, _, est = noisy
-    stored = dump_estimator(est)
-    description = json.loads(stored.description)
-    description["fitted"]["album_counts"] = bad
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [
+        *(("incoherent", bad) for bad in ({"x": 1}, [[3]], [[999, [0]]], [[6, [6]]], [[6, ["0"]]])),
+        *(("album_counts", bad) for bad in ({"x": 1}, [[6]], [[999, 1]], [[6, 7]], [[6, 0]], [[6, "5"]])),
+    ],
+)
+def test_damaged_fitted_fields_read_as_a_damaged_model(noisy: tuple, field: str, bad: object) -> None:
     with pytest.raises(CatalogError):
-        load_estimator(dataclasses.replace(stored, description=json.dumps(description)))
+        load_estimator(_stored_with(noisy[2], field, bad))
