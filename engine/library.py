@@ -906,27 +906,20 @@ class Library:
         Reads the catalog only; None when there is no clustering yet.
         """
         from engine.albums.clusters import album_counts
-        from engine.albums.recluster import choose_k
+        from engine.albums.recluster import next_k
 
         clustering = self.catalog.clusterings.current()
         if clustering is None:
             return None
-
-        def pick(more: bool) -> int | None:
-            try:
-                return choose_k(self.catalog, None, more, not more)
-            except InvalidInputError:  # nothing on that side of the curve
-                return None
-
         lengths = dict(sorted(clustering.coding_lengths.items()))
-        albums = {k: n for k, n in album_counts(self.catalog).items() if k in lengths and n != k}
+        counts = album_counts(self.catalog)
         return CodingLengthCurve(
             clustering.k,
             lengths,
-            fewer=pick(False),
-            more=pick(True),
+            fewer=next_k(lengths, clustering.k, counts, more=False),
+            more=next_k(lengths, clustering.k, counts, more=True),
             automatic=clustering.requested_k is None,
-            albums=albums,
+            albums={k: n for k, n in counts.items() if k in lengths and n != k},
         )
 
     def clusters(self) -> list[ClusterInfo]:

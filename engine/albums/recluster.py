@@ -87,15 +87,20 @@ def choose_k(catalog: Catalog, k: int | None, more: bool, fewer: bool) -> int | 
     clustering = catalog.clusterings.current()
     if clustering is None:
         raise InvalidInputError("no clustering yet: run photoatlas recluster first")
-    current = clustering.k
-    curve = clustering.coding_lengths
     counts = album_counts(catalog)
+    picked = next_k(clustering.coding_lengths, clustering.k, counts, more)
+    if picked is None:
+        now = counts.get(clustering.k, clustering.k)
+        raise InvalidInputError(f"there is no {'larger' if more else 'smaller'} number of albums than {now} to try")
+    return picked
+
+
+def next_k(curve: dict[int, float], current: int, counts: dict[int, int], more: bool) -> int | None:
+    """Among the ks of `curve` that make more (or fewer) albums than `current` (`counts`: k → albums, k where
+    missing), the one of lowest coding length, the nearest on a tie; None when there is none."""
     now = counts.get(current, current)
     side = [key for key in curve if (counts.get(key, key) > now if more else counts.get(key, key) < now)]
-    if not side:
-        raise InvalidInputError(f"there is no {'larger' if more else 'smaller'} number of albums than {now} to try")
-    # The next-best k on that side of the curve, preferring the nearest on a near tie.
-    return min(side, key=lambda key: (curve[key], abs(key - current)))
+    return min(side, key=lambda key: (curve[key], abs(key - current))) if side else None
 
 
 def recluster(

@@ -94,7 +94,15 @@ def coding_length(z: np.ndarray, labels: np.ndarray, eps2: float = EPS2) -> floa
     for label in np.unique(labels[coded]):
         zj = z[labels == label]
         m = zj.shape[0]
-        gram = zj @ zj.T if m < d else zj.T @ zj
-        _, logdet = np.linalg.slogdet(np.eye(gram.shape[0]) + d / (eps2 * m) * gram)
-        length += (m + d) / 2.0 * logdet + m * -math.log(m / total_n)
+        length += (m + d) / 2.0 * gram_logdet(zj, eps2) + m * -math.log(m / total_n)
     return float(length)
+
+
+def gram_logdet(z: np.ndarray, eps2: float = EPS2) -> float:
+    """logdet(I + d/(ε² m) ZᵀZ) of m rows in d dimensions, twice their coding rate, in float64; from the m×m
+    Gram matrix when that is the smaller (the two determinants are equal)."""
+    z = np.asarray(z, dtype=np.float64)
+    m, d = z.shape
+    gram = z @ z.T if m < d else z.T @ z
+    _, logdet = np.linalg.slogdet(np.eye(gram.shape[0]) + d / (eps2 * m) * gram)
+    return float(logdet)

@@ -263,12 +263,10 @@ class CPPClusterer(ClustererParams):
         return self
 
     def _album_count(self, k: int) -> int:
-        """How many albums k's partition on the curve makes: its clusters less the small and diffuse ones (§3.7),
-        from the sample's sizes scaled to the whole library (exact when the sample is the library)."""
+        """How many albums k's partition on the curve makes, from the sample's sizes scaled to the whole library
+        (exact when the sample is the library)."""
         sizes = np.bincount(self._curve.labels[k], minlength=k) * (len(self._z_train) / len(self._sample))
-        diffuse = set(self._incoherent.get(k, ()))
-        min_size = self._effective_min_size(k)
-        return max(1, sum(1 for c in range(k) if sizes[c] >= min_size and c not in diffuse))
+        return len(self._kept_clusters(k, sizes))
 
     def _check_scale(self, x: np.ndarray, seed: int, n_distinct: int, progress: ProgressReporter) -> None:
         """Train a second head at a coarser Sinkhorn temperature and keep it when its albums are more distinct
@@ -379,6 +377,15 @@ class CPPClusterer(ClustererParams):
     def _effective_min_size(self, k: int) -> int:
         return max(1, min(self.min_cluster_size, len(self._z_train) // (4 * k)))
 
+    def _kept_clusters(self, k: int, sizes: np.ndarray) -> list[int]:
+        """The clusters of k that become albums, largest first: the others are small or diffuse (§3.7) and go to
+        "Other", but never all of them."""
+        min_size = self._effective_min_size(k)
+        diffuse = set(self._incoherent.get(k, ()))
+        order = np.argsort(-sizes, kind="stable")
+        kept = [int(c) for c in order if sizes[c] >= min_size and int(c) not in diffuse]
+        return kept or [int(order[0])]
+
     def _readout(self, k: int) -> _Readout:
         """Album labels of the training set for k clusters, cached; no retraining."""
         if k in self._readouts:
@@ -395,13 +402,7 @@ class CPPClusterer(ClustererParams):
         assigner = SubspaceAssigner(self.subspace_rank).fit(z_sample, sample_labels)
         raw, _ = assigner.predict(self._z_train)
         raw[self._sample] = sample_labels
-        sizes = np.bincount(raw, minlength=k)
-        min_size = self._effective_min_size(k)
-        diffuse = set(self._incoherent.get(k, ()))
-        order = np.argsort(-sizes, kind="stable")
-        kept = [int(c) for c in order if sizes[c] >= min_size and int(c) not in diffuse]
-        if not kept:
-            kept = [int(order[0])]  # never dissolve everything into "Other"
+        kept = self._kept_clusters(k, np.bincount(raw, minlength=k))
         mapping = np.full(k, -1, dtype=np.int64)
         mapping[kept] = np.arange(len(kept))
         readout = _Readout(assigner=assigner, mapping=mapping, labels=mapping[raw])

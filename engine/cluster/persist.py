@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Collection
 from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
@@ -431,7 +432,7 @@ def _load_cpp(description: dict[str, Any], arrays: _Arrays) -> Any:
     return est
 
 
-def _album_counts(entries: Any, labels: dict[int, np.ndarray]) -> dict[int, int]:
+def _album_counts(entries: Any, curve_ks: Collection[int]) -> dict[int, int]:
     """The stored album count of each k on the curve; models stored before they were kept have none."""
     if type(entries) is not list:
         raise _damaged("the album counts are not a list")
@@ -440,7 +441,7 @@ def _album_counts(entries: Any, labels: dict[int, np.ndarray]) -> dict[int, int]
         if type(entry) is not list or len(entry) != 2 or any(type(v) is not int for v in entry):
             raise _damaged("an album count is not a [k, count] pair")
         k, count = entry
-        if k not in labels or k in counts or not 1 <= count <= k:
+        if k not in curve_ks or k in counts or not 1 <= count <= k:
             raise _damaged(f"the album count for k={k} does not fit the curve")
         counts[k] = count
     return counts
@@ -451,9 +452,9 @@ def stored_album_counts(description: str) -> dict[int, int]:
     "more albums" compare. Empty for a refiner, a model stored before album counts, or a description that cannot
     be read (the caller then takes k albums for each k)."""
     try:
-        entries = json.loads(description)["fitted"]["album_counts"]
-        return {int(k): int(count) for k, count in entries}
-    except (ValueError, TypeError, KeyError):
+        fitted = json.loads(description)["fitted"]
+        return _album_counts(fitted.get("album_counts", []), set(fitted["curve_ks"]))
+    except (ValueError, TypeError, KeyError, AttributeError, CatalogError):
         return {}
 
 

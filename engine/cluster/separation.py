@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.cluster.coding_rate import EPS2
+from engine.cluster.coding_rate import EPS2, gram_logdet
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    """x in float64 with unit rows (zero rows stay zero)."""
+    f = np.asarray(x, dtype=np.float64)
+    return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
 
 
 def cosine_silhouette(x: np.ndarray, labels: np.ndarray, chunk: int = 2048) -> float:
@@ -21,8 +27,7 @@ def cosine_silhouette(x: np.ndarray, labels: np.ndarray, chunk: int = 2048) -> f
     k = int(labels.max()) + 1 if len(labels) else 0
     if k < 2:
         return -1.0
-    f = np.asarray(x, dtype=np.float64)
-    f = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+    f = _unit_rows(x)
     onehot = np.zeros((len(f), k))
     onehot[np.arange(len(f)), labels] = 1.0
     counts = onehot.sum(axis=0)
@@ -51,17 +56,14 @@ def cosine_silhouette(x: np.ndarray, labels: np.ndarray, chunk: int = 2048) -> f
 # noisy synthetic sets 1.30–1.40, with their real albums at most 0.64.
 INCOHERENT_RATIO = 1.2
 # Rates are compared on at most this many photos of a cluster (and of each random draw), so a cluster costs
-# one eigendecomposition of at most this size however large it is.
+# one determinant of at most this size however large it is.
 RATE_ROWS = 128
 _DRAWS = 3
 
 
 def _rate(f: np.ndarray) -> float:
-    """Coding rate ½ logdet(I + D/(m ε²) FᵀF) of m unit rows, from the smaller Gram matrix."""
-    m, d = f.shape
-    gram = f @ f.T if m <= d else f.T @ f
-    values = np.linalg.eigvalsh(gram)
-    return 0.5 * float(np.log1p(np.maximum(values, 0.0) * d / (m * EPS2)).sum())
+    """Coding rate ½ logdet(I + D/(m ε²) FᵀF) of m unit rows."""
+    return 0.5 * gram_logdet(f, EPS2)
 
 
 class IncoherenceTest:
@@ -74,8 +76,7 @@ class IncoherenceTest:
     """
 
     def __init__(self, x: np.ndarray, seed: int) -> None:
-        f = np.asarray(x, dtype=np.float64)
-        self._f = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+        self._f = _unit_rows(x)
         self._rng = np.random.default_rng(seed)
         self._baseline: dict[int, float] = {}
 
