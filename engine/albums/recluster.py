@@ -39,6 +39,7 @@ class ReclusterSummary:
     photos: int
     k: int
     chosen: bool
+    albums: int | None = None  # clusters kept as albums; fewer than k when small or diffuse ones go to Other
     created: list[int] = field(default_factory=list)
     grown: dict[int, int] = field(default_factory=dict)  # album → photos gained
     shrunk: dict[int, int] = field(default_factory=dict)  # album → photos lost
@@ -54,8 +55,15 @@ class ReclusterSummary:
 
     def lines(self) -> list[str]:
         how = "chosen automatically" if self.chosen else "as requested"
+        dissolved = self.k - self.albums if self.albums is not None else 0
+        kept = (
+            f": {self.albums} album{'s' * (self.albums != 1)}, and the photos of {dissolved} more"
+            f" group{'s' * (dissolved != 1)} fit no album and wait in Other"
+            if dissolved > 0
+            else ""
+        )
         out = [
-            f"{self.photos} photos → {self.k} clusters ({how}); {self.seconds:.1f} s",
+            f"{self.photos} photos → {self.k} clusters ({how}){kept}; {self.seconds:.1f} s",
             f"albums: {len(self.created)} created, {len(self.grown)} grown, {len(self.shrunk)} shrunk,"
             f" {len(self.retired)} retired; {self.other} photos in Other;"
             f" {self.kept_decisions} placements of yours kept",
@@ -234,6 +242,7 @@ def commit_clustering(
         photos=len(unique),
         k=int(estimator.n_clusters_),
         chosen=requested_k is None,
+        albums=len(set(labels.values()) - {-1}),
         coding_lengths=dict(curve),
     )
     blob = serialise_estimator(estimator)

@@ -18,6 +18,10 @@ def test_fewer_and_more_count_albums_not_clusters(library) -> None:
     summary = library.recluster()
     # Six clusters, one of them the odd photos: five albums and the odd photos in Other.
     assert (summary.k, _live_albums(library), summary.other) == (6, 5, 30)
+    assert (
+        "→ 6 clusters (chosen automatically): 5 albums, and the photos of 1 more group fit no album"
+        in (summary.lines()[0])
+    )
     curve = library.coding_length_curve()
     assert curve.albums_at(curve.k) == 5
     # The next k below (5) also makes five albums (the odd photos join one); Fewer must make fewer.
