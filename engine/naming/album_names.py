@@ -165,8 +165,9 @@ def album_names(
         keep: live albums not named this time (emptied by the user): their names stay reserved too.
     """
     # An album the user named, or pinned, keeps its name; that name stays reserved.
+    live = catalog.albums.live_names()
     kept = catalog.albums.frozen_names()
-    kept.update({a: n for a, n in catalog.albums.live_names().items() if a in set(keep)})
+    kept.update({a: n for a, n in live.items() if a in set(keep)})
     frozen = set(kept)
     reserved = list(kept.values())
     keys = [key for key in dict.fromkeys(placement.values()) if key is not None and key not in frozen]
@@ -187,6 +188,7 @@ def album_names(
         [parse_time(taken.get(h)) for h in hashes],
         generic_names=generic,
         reserved=reserved,
+        current={index[key]: name for key, name in live.items() if key in index},
     )
     return {keys[n.label]: n for n in names}
 

@@ -8,7 +8,7 @@ and a cluster whose photos do not agree gets an honest generic name instead of a
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -94,6 +94,7 @@ def name_clusters(
     top_k: int = 5,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     reserved: Sequence[str] = (),
+    current: Mapping[int, str] | None = None,
 ) -> list[ClusterName]:
     """Name every cluster (label ≥ 0) from the candidates' CLIP text embeddings.
 
@@ -137,6 +138,9 @@ def name_clusters(
         min_confidence: below this a cluster gets a generic name.
         reserved: names already taken (e.g. user album names) that no automatic name may equal,
             case-insensitively.
+        current: the name each cluster label shows now, where it has one. When two clusters share a winner
+            and one of them must take the qualifier, the one that already showed the plain name keeps it, so
+            refining the names never moves "Beach" to another album and renames the first "Beach (2)".
 
     Returns:
         One ClusterName per label ≥ 0 present in `labels`, in increasing label order.
@@ -208,6 +212,7 @@ def name_clusters(
             else:
                 chosen[c] = _first_free((f"{base} ({i})" for i in itertools.count(2)), taken)
             taken.add(chosen[c].casefold())
+    _keep_plain_names(chosen, key_by_cluster, qualified, tables, [(current or {}).get(int(c)) for c in cluster_ids])
     generic_pool = (g if r == 1 else f"{g} {r}" for r in itertools.count(1) for g in generic)
     for c, key in enumerate(key_by_cluster):
         if key is None:
@@ -373,6 +378,31 @@ def _assign(
             key_by_cluster[c] = int(tables[c].keys[0])
             qualified[c] = True
     return key_by_cluster, qualified
+
+
+def _keep_plain_names(
+    chosen: list[str | None],
+    key_by_cluster: list[int | None],
+    qualified: list[bool],
+    tables: list[_Table],
+    current: list[str | None],
+) -> None:
+    """Swap a qualified name with the plain one of its winner when the qualified cluster showed the plain name
+    before and the cluster holding it now did not, and that name is the holder's winner too (so each keeps a
+    name it would take on its own)."""
+    holder = {name.casefold(): c for c, name in enumerate(chosen) if name is not None and not qualified[c]}
+    for c, key in enumerate(key_by_cluster):
+        was = current[c]
+        if key is None or not qualified[c] or was is None or str(chosen[c]).casefold() == was.casefold():
+            continue
+        d = holder.get(was.casefold())
+        if d is None or key_by_cluster[d] != key or int(tables[d].keys[0]) != key:
+            continue
+        if current[d] is not None and str(current[d]).casefold() == was.casefold():
+            continue
+        chosen[c], chosen[d] = chosen[d], chosen[c]
+        qualified[c], qualified[d] = False, True
+        holder[was.casefold()] = c
 
 
 def _date_spans(

@@ -82,6 +82,21 @@ def test_two_clusters_of_one_concept_get_distinct_names() -> None:
     assert all(not r.generic and r.confidence > 0.9 for r in result)
 
 
+def test_the_album_that_showed_a_name_keeps_it_when_another_shares_its_winner() -> None:
+    x, labels, text, names = world([0, 0, 1], [20, 30, 20])
+    # Cluster 0 showed "Beach" before (the smaller one, which would otherwise take the qualifier).
+    result = run(x, labels, text, names, current={0: "beach", 1: "Album 2"})
+    assert [r.name for r in result] == ["Beach", "Beach (2)", "Mountain"]
+    # Both showed it, or neither: the larger keeps it, as without names before.
+    for current in ({0: "Beach", 1: "Beach"}, {0: "Mountain", 1: "Cat"}, {}):
+        assert [r.name for r in run(x, labels, text, names, current=current)] == ["Beach (2)", "Beach", "Mountain"]
+
+
+def test_a_name_shown_before_is_not_kept_by_a_cluster_whose_winner_it_is_not() -> None:
+    x, labels, text, names = world([0, 1], [20, 20])
+    assert [r.name for r in run(x, labels, text, names, current={0: "Mountain", 1: "Beach"})] == ["Beach", "Mountain"]
+
+
 def test_a_close_next_candidate_is_preferred_to_a_qualifier() -> None:
     text = candidates(0)
     between = unit(text[0] + text[1])  # photos as much beach as mountain
@@ -235,3 +250,20 @@ def test_a_large_library_and_vocabulary_run_in_blocks() -> None:
     x = unit(text[np.maximum(labels, 0) * 7] + rng.standard_normal((n, D)).astype(np.float32) / np.sqrt(D))
     result = name_clusters(x.astype(np.float32), labels, text, [f"concept {i}" for i in range(m)], [None] * n)
     assert [r.name for r in result] == [f"Concept {7 * label}" for label in range(40)]
+
+
+def test_refining_names_leaves_a_shared_name_with_the_album_that_had_it(tmp_path) -> None:
+    from engine.catalog import Catalog
+    from engine.naming.album_names import album_names, write_album_names
+
+    x, labels, text, names = world([0, 0, 1], [20, 30, 20])
+    hashes = [f"h{i}" for i in range(len(labels))]
+    with Catalog(tmp_path / "c.sqlite") as catalog:
+        with catalog.transaction():
+            first, second, third = (catalog.albums.create(name) for name in ("Beach", "Album 2", "Album 3"))
+        placement = dict(zip(hashes, np.array([first, second, third])[labels].tolist(), strict=True))
+        given = album_names(catalog, placement, hashes, x, text, names, ["Mixed photos"])
+        with catalog.transaction():
+            write_album_names(catalog, given)
+        # The larger second album also wins "Beach"; the first had it, so the qualifier goes to the second.
+        assert catalog.albums.live_names() == {first: "Beach", second: "Beach (2)", third: "Mountain"}
