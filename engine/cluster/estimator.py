@@ -12,10 +12,17 @@ import numpy as np
 from scipy import sparse
 
 from engine.cluster.assign import SubspaceAssigner
-from engine.cluster.choose_k import KCurve, automatic_k, coding_length_curve, k_grid, partition_for_k
+from engine.cluster.choose_k import (
+    KCurve,
+    automatic_k,
+    coding_length_curve,
+    k_grid,
+    most_distinct_k,
+    partition_for_k,
+)
 from engine.cluster.coding_rate import EPS2
 from engine.cluster.params import ClustererParams
-from engine.cluster.separation import IncoherenceTest, cosine_silhouette
+from engine.cluster.separation import IncoherenceTest, album_silhouette
 from engine.cluster.spectral import SpectralEmbedding, spectral_embedding, symmetric_affinity
 from engine.errors import InvalidInputError
 from engine.progress import ProgressReporter, check_cancelled, ensure_progress
@@ -30,7 +37,8 @@ SMALL_FIT = 2000
 # picked on, and on 40 of 48 (37 before) of two sets generated afterwards; bench/RESULTS-cluster.md has the
 # tables. The bound keeps the cost: a 200-photo fit takes 0.35 s, 0.68 s with the second head, and the whole
 # re-cluster command stays within its 3 s. 300 instead gave one library more on the tuning sets and one fewer on
-# two others.
+# two others. From this many photos on, k instead moves along the one head's curve to where the albums are
+# clearly more distinct (`choose_k.most_distinct_k`): below it that moved 70 of 81 libraries within ±1 to 67.
 SCALE_CHECK_MAX = 200
 COARSER_ETA = 10 / 7  # 0.175 → 0.25
 # With no margin, one tuning library (84 photos, 14 concepts) kept a coarser head that won by 0.002 and made
@@ -165,7 +173,8 @@ class CPPClusterer(ClustererParams):
     Args:
         n_clusters: number of clusters, or None to choose it (minimum coding length, raised to the blocks
             under a clear spectral gap of Π; below `SCALE_CHECK_MAX` photos also a second head at a coarser
-            η, kept when its albums are more distinct; algorithms.md §4).
+            η, kept when its albums are more distinct; from it on, k moved along the curve to where the albums
+            are clearly more distinct; algorithms.md §4).
         random_state: seed of every random choice (head init, batches, sample, k-means).
         device: "auto" (cuda → mps → cpu), or a torch device string.
         k_max: largest k considered when choosing k (capped by n).
@@ -263,10 +272,19 @@ class CPPClusterer(ClustererParams):
         return self
 
     def _album_count(self, k: int) -> int:
-        """How many albums k's partition on the curve makes, from the sample's sizes scaled to the whole library
-        (exact when the sample is the library)."""
+        """How many albums k's partition on the curve makes (see `_sample_kept`)."""
+        return len(self._sample_kept(k))
+
+    def _sample_kept(self, k: int) -> list[int]:
+        """The clusters of k's partition on the curve that become albums, from the sample's sizes scaled to the
+        whole library (exact when the sample is the library)."""
         sizes = np.bincount(self._curve.labels[k], minlength=k) * (len(self._z_train) / len(self._sample))
-        return len(self._kept_clusters(k, sizes))
+        return self._kept_clusters(k, sizes)
+
+    def _sample_albums(self, k: int) -> np.ndarray:
+        """k's partition of the sample with −1 for the photos of clusters that go to "Other"."""
+        labels = self._curve.labels[k]
+        return np.where(np.isin(labels, self._sample_kept(k)), labels, -1)
 
     def _check_scale(self, x: np.ndarray, seed: int, n_distinct: int, progress: ProgressReporter) -> None:
         """Train a second head at a coarser Sinkhorn temperature and keep it when its albums are more distinct
@@ -284,7 +302,7 @@ class CPPClusterer(ClustererParams):
 
     def _separation(self, x: np.ndarray) -> float:
         """Mean cosine silhouette, in the input features, of the read-out sample's albums at the chosen k."""
-        return cosine_silhouette(x[self._sample], self._curve.labels[self.n_clusters_])
+        return album_silhouette(x[self._sample], self._sample_albums(self.n_clusters_))
 
     def _fit_at(
         self,
@@ -339,15 +357,20 @@ class CPPClusterer(ClustererParams):
         z_sample = z_all[sample]
         grid = k_grid(self.k_max, len(sample), n_distinct) if self.n_clusters is None else [self.n_clusters]
         self._curve: KCurve = coding_length_curve(embedding, z_sample, grid, self._seeds, progress, EPS2)
-        if self.n_clusters is None:
-            self.n_clusters_ = automatic_k(self._curve, embedding, z_sample, self._seeds, EPS2)
-        else:
-            self.n_clusters_ = self.n_clusters
+        chosen = automatic_k(self._curve, embedding, z_sample, self._seeds, EPS2) if self.n_clusters is None else None
         self.coding_lengths_ = dict(self._curve.lengths)
         # Which clusters of each partition on the curve are diffuse clouds (§3.7), judged in X while X is at
         # hand: a stored estimator keeps only Z, and "fewer" / "more" read other ks out later.
         test = IncoherenceTest(x[sample], seed)
         self._incoherent = {k: test.incoherent(labels) for k, labels in self._curve.labels.items()}
+        if chosen is None:
+            self.n_clusters_ = self.n_clusters
+        elif n < SCALE_CHECK_MAX:
+            # Few photos per album make the silhouette noisy; here it only referees two whole heads.
+            self.n_clusters_ = chosen
+        else:
+            albums = {k: self._sample_albums(k) for k in self._curve.labels}
+            self.n_clusters_ = most_distinct_k(albums, x[sample], chosen)
 
     def _check_params(self, n: int) -> None:
         k = self.n_clusters

@@ -50,6 +50,14 @@ def cosine_silhouette(x: np.ndarray, labels: np.ndarray, chunk: int = 2048) -> f
     return float(scores.mean())
 
 
+def album_silhouette(x: np.ndarray, labels: np.ndarray) -> float:
+    """`cosine_silhouette` of the albums a partition makes: rows labelled −1 (they go to Other) take no part;
+    −1 when fewer than two albums are left."""
+    kept = np.asarray(labels) >= 0
+    albums, relabelled = np.unique(np.asarray(labels)[kept], return_inverse=True)
+    return cosine_silhouette(np.asarray(x)[kept], relabelled) if len(albums) >= 2 else -1.0
+
+
 # An album must code in clearly fewer nats than as many photos drawn at random from the library: a fifth more
 # marks a diffuse cloud, not a group of alike photos (algorithms.md §3.7). Clusters of the toy libraries
 # measured up to 1.10 (1 487 clusters of 168 libraries), and the noise album that CPP made on each of eight

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.cluster.choose_k import GAP_CLEAR, automatic_k, coding_length_curve, spectral_gap
+from engine.cluster.choose_k import (
+    GAP_CLEAR,
+    SEPARATION_STEP,
+    automatic_k,
+    coding_length_curve,
+    most_distinct_k,
+    spectral_gap,
+)
+from engine.cluster.separation import album_silhouette
 from engine.cluster.spectral import spectral_embedding
 from engine.progress import NullProgress
 from tests.engine.cluster.partitions import block_affinity, same_partition
@@ -108,3 +116,48 @@ def test_blocks_of_one_or_two_photos_are_not_albums() -> None:
     assert spectral_gap(emb.values, 12)[0] == 7
     curve = coding_length_curve(emb, z, list(range(1, 10)), [0, 1], NullProgress())
     assert automatic_k(curve, emb, z, [0, 1]) == 6
+
+
+def _four_albums(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Four distinct albums of 40 photos in 32-d pretrained features, and the truth."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((4, 32)) * 3
+    return np.concatenate([c + rng.standard_normal((40, 32)) for c in centres]), np.repeat(np.arange(4), 40)
+
+
+def _partitions(truth: np.ndarray) -> dict[int, np.ndarray]:
+    """Curve partitions around the truth: two albums merged (3), the truth (4), one album split in halves (5)."""
+    split = truth.copy()
+    split[np.flatnonzero(truth == 0)[::2]] = 4
+    return {2: np.minimum(truth, 1), 3: np.minimum(truth, 2), 4: truth, 5: split}
+
+
+@pytest.mark.parametrize("chosen", [3, 4, 5])
+def test_k_moves_to_where_the_albums_are_clearly_more_distinct(chosen: int) -> None:
+    x, truth = _four_albums()
+    assert most_distinct_k(_partitions(truth), x, chosen) == 4
+
+
+def test_each_step_away_costs_separation(monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.cluster.choose_k as choose_k
+
+    x, truth = _four_albums()
+    nudged = truth.copy()
+    nudged[:2] = [4, 5]  # k = 6: two photos alone, a little less distinct than the truth two steps away
+    gain = album_silhouette(x, truth) - album_silhouette(x, nudged)
+    assert gain > 0
+    monkeypatch.setattr(choose_k, "SEPARATION_STEP", gain)  # two steps cost twice the gain: stay
+    assert most_distinct_k({4: truth, 6: nudged}, x, 6) == 6
+    monkeypatch.setattr(choose_k, "SEPARATION_STEP", gain / 4)  # two steps cost half of it: move
+    assert most_distinct_k({4: truth, 6: nudged}, x, 6) == 4
+    assert SEPARATION_STEP == 0.01
+
+
+def test_one_cluster_stays_and_photos_in_other_take_no_part() -> None:
+    x, truth = _four_albums()
+    assert most_distinct_k(_partitions(truth), x, 1) == 1  # one cluster has no silhouette to compare
+    # Odd photos sent to Other by k = 5 do not count against it: its albums are the four true ones.
+    odd = np.random.default_rng(1).standard_normal((12, 32)) * 3
+    x_odd = np.concatenate([x, odd])
+    albums = {4: np.concatenate([truth, np.zeros(12, int)]), 5: np.concatenate([truth, np.full(12, -1)])}
+    assert most_distinct_k(albums, x_odd, 4) == 5

@@ -37,6 +37,7 @@ def test_small_albums_made_of_variants_are_not_split_into_them(seed: int, monkey
     x, _ = _sub_mode_library([24, 8, 8, 24], seed)
     kept = CPPClusterer(random_state=0, device="cpu").fit(x)
     monkeypatch.setattr(estimator_module, "SCALE_CHECK_MAX", 0)
+    monkeypatch.setattr(estimator_module, "most_distinct_k", lambda albums, x, k: k)  # the head's own k
     fine_only = CPPClusterer(random_state=0, device="cpu").fit(x)
     # The default temperature's head splits the four albums into their variants; the coarser one does not.
     assert fine_only.n_clusters_ >= 9
@@ -106,3 +107,23 @@ def test_a_kept_coarser_head_is_stored_and_loaded_as_fitted() -> None:
     assert loaded.config_.eta == pytest.approx(0.25)
     assert loaded.n_clusters_ == est.n_clusters_
     assert np.array_equal(loaded.predict(x), est.predict(x))
+
+
+def test_from_the_bound_on_k_moves_along_one_heads_curve(monkeypatch: pytest.MonkeyPatch) -> None:
+    x, _ = _sub_mode_library([24, 8, 8, 24], 0)
+    asked: list[int] = []
+
+    def most_distinct_k(albums: dict[int, np.ndarray], features: np.ndarray, k: int) -> int:
+        asked.append(len(features))
+        assert set(albums) == set(fitted._curve.labels) and all(len(a) == len(x) for a in albums.values())
+        return max(albums)
+
+    monkeypatch.setattr(estimator_module, "most_distinct_k", most_distinct_k)
+    fitted = CPPClusterer(random_state=0, device="cpu")
+    fitted.fit(x)
+    assert asked == []  # below the bound the silhouette only referees the two heads
+    monkeypatch.setattr(estimator_module, "SCALE_CHECK_MAX", len(x))
+    fitted.fit(x)
+    assert asked == [len(x)] and fitted.n_clusters_ == max(fitted._curve.labels)
+    assert fitted.config_.eta == pytest.approx(0.175)  # one head: no coarser one from the bound on
+    assert CPPClusterer(n_clusters=3, random_state=0, device="cpu").fit(x).n_clusters_ == 3 and len(asked) == 1

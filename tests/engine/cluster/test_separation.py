@@ -1,4 +1,4 @@
-"""The cosine silhouette that referees the scale of small fits."""
+"""The cosine silhouette that referees the scale of small fits and moves k along the curve of larger ones."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import silhouette_score
 
-from engine.cluster.separation import cosine_silhouette
+from engine.cluster.separation import album_silhouette, cosine_silhouette
 
 
 @pytest.mark.parametrize(("n", "k", "chunk"), [(40, 2, 2048), (300, 7, 64), (501, 12, 100)])
@@ -36,3 +36,14 @@ def test_distinct_albums_score_higher_than_an_album_split_in_two() -> None:
 
 def test_one_album_has_no_silhouette() -> None:
     assert cosine_silhouette(np.eye(3), np.zeros(3, dtype=int)) == -1.0
+
+
+def test_photos_going_to_other_take_no_part_in_the_albums_silhouette() -> None:
+    rng = np.random.default_rng(1)
+    centres = rng.standard_normal((2, 32)) * 3
+    x = np.concatenate([c + rng.standard_normal((30, 32)) for c in centres] + [rng.standard_normal((10, 32)) * 3])
+    albums = np.repeat([0, 1, -1], [30, 30, 10])
+    # The odd photos' rows are simply left out (and the labels need not be contiguous).
+    assert album_silhouette(x, albums) == pytest.approx(cosine_silhouette(x[:60], albums[:60]))
+    assert album_silhouette(x, np.where(albums == 1, 5, albums)) == pytest.approx(album_silhouette(x, albums))
+    assert album_silhouette(x, np.where(albums == 1, -1, albums)) == -1.0  # one album left
