@@ -8,6 +8,7 @@ and a cluster whose photos do not agree gets an honest generic name instead of a
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -138,9 +139,9 @@ def name_clusters(
         min_confidence: below this a cluster gets a generic name.
         reserved: names already taken (e.g. user album names) that no automatic name may equal,
             case-insensitively.
-        current: the name each cluster label shows now, where it has one. When two clusters share a winner
-            and one of them must take the qualifier, the one that already showed the plain name keeps it, so
-            refining the names never moves "Beach" to another album and renames the first "Beach (2)".
+        current: the name each cluster label shows now, where it has one. When clusters share a winner and
+            some must take a qualifier, each keeps the one it showed ("Beach", "Beach (2)"), so refining the
+            names never moves "Beach" to another album and renames the first "Beach (2)".
 
     Returns:
         One ClusterName per label ≥ 0 present in `labels`, in increasing label order.
@@ -212,7 +213,7 @@ def name_clusters(
             else:
                 chosen[c] = _first_free((f"{base} ({i})" for i in itertools.count(2)), taken)
             taken.add(chosen[c].casefold())
-    _keep_plain_names(chosen, key_by_cluster, qualified, tables, [(current or {}).get(int(c)) for c in cluster_ids])
+    _keep_shown_names(chosen, key_by_cluster, tables, [(current or {}).get(int(c)) for c in cluster_ids])
     generic_pool = (g if r == 1 else f"{g} {r}" for r in itertools.count(1) for g in generic)
     for c, key in enumerate(key_by_cluster):
         if key is None:
@@ -380,29 +381,32 @@ def _assign(
     return key_by_cluster, qualified
 
 
-def _keep_plain_names(
+def _keep_shown_names(
     chosen: list[str | None],
     key_by_cluster: list[int | None],
-    qualified: list[bool],
     tables: list[_Table],
     current: list[str | None],
 ) -> None:
-    """Swap a qualified name with the plain one of its winner when the qualified cluster showed the plain name
-    before and the cluster holding it now did not, and that name is the holder's winner too (so each keeps a
-    name it would take on its own)."""
-    holder = {name.casefold(): c for c, name in enumerate(chosen) if name is not None and not qualified[c]}
+    """Among clusters whose winner is the same name and that were given it, plain or qualified ("Beach",
+    "Beach (2)", …), hand each name back to the cluster that showed it before; the others take the names left,
+    in the order they had. Each cluster keeps a name of its own winner, so only who wears which one changes."""
+    groups: dict[int, list[int]] = {}
     for c, key in enumerate(key_by_cluster):
-        was = current[c]
-        if key is None or not qualified[c] or was is None or str(chosen[c]).casefold() == was.casefold():
+        if key is not None and tables[c].keys.size and int(tables[c].keys[0]) == key:
+            groups.setdefault(key, []).append(c)
+    for members in groups.values():
+        if len(members) < 2:
             continue
-        d = holder.get(was.casefold())
-        if d is None or key_by_cluster[d] != key or int(tables[d].keys[0]) != key:
-            continue
-        if current[d] is not None and str(current[d]).casefold() == was.casefold():
-            continue
-        chosen[c], chosen[d] = chosen[d], chosen[c]
-        qualified[c], qualified[d] = False, True
-        holder[was.casefold()] = c
+        names = {str(chosen[c]).casefold(): str(chosen[c]) for c in members}
+        shown = Counter(str(current[c]).casefold() for c in members if current[c])
+        keeps = {
+            c: names.pop(str(current[c]).casefold())
+            for c in members
+            if current[c] and shown[str(current[c]).casefold()] == 1 and str(current[c]).casefold() in names
+        }
+        left = iter([str(chosen[c]) for c in members if str(chosen[c]).casefold() in names])
+        for c in members:
+            chosen[c] = keeps[c] if c in keeps else next(left)
 
 
 def _date_spans(

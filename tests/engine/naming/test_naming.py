@@ -92,6 +92,18 @@ def test_the_album_that_showed_a_name_keeps_it_when_another_shares_its_winner() 
         assert [r.name for r in run(x, labels, text, names, current=current)] == ["Beach (2)", "Beach", "Mountain"]
 
 
+def test_qualified_names_stay_with_the_albums_that_showed_them() -> None:
+    x, labels, text, names = world([0, 0, 0, 1], [20, 30, 25, 20])
+    assert [r.name for r in run(x, labels, text, names)] == ["Beach (2)", "Beach", "Beach (3)", "Mountain"]
+    shown = {0: "Beach (2)", 2: "Beach", 3: "Mountain"}  # cluster 1 is new: it takes the name left
+    assert [r.name for r in run(x, labels, text, names, current=shown)] == [
+        "Beach (2)",
+        "Beach (3)",
+        "Beach",
+        "Mountain",
+    ]
+
+
 def test_a_name_shown_before_is_not_kept_by_a_cluster_whose_winner_it_is_not() -> None:
     x, labels, text, names = world([0, 1], [20, 20])
     assert [r.name for r in run(x, labels, text, names, current={0: "Mountain", 1: "Beach"})] == ["Beach", "Mountain"]
