@@ -84,11 +84,17 @@ class CodingLengthChart(QWidget):
         now = self.albums_at(self._k)
         if lowest == self._k:
             parts = [f"{now} albums now: the lowest coding length of the {tried} numbers tried."]
-        elif self._automatic:
+        elif self._automatic and self._k > lowest:
             # The engine chose more albums than the lowest point: the photos fall into that many clear groups.
             parts = [
                 f"{now} albums now: the photos fall into {self._k} clear groups,"
                 f" more than the lowest point of the curve ({self.albums_at(lowest)}) would make."
+            ]
+        elif self._automatic:
+            # Fewer than the lowest point: those albums are more distinct in the photos' features (a split undone).
+            parts = [
+                f"{now} albums now: fewer than the lowest point of the curve ({self.albums_at(lowest)}) would make,"
+                " because these albums are clearly more distinct from one another."
             ]
         else:
             parts = [f"{now} albums now, as you chose; the lowest point of the curve is {self.albums_at(lowest)}."]

@@ -87,6 +87,11 @@ def test_a_k_off_the_lowest_point_says_why(qtbot) -> None:
     chart.set_curve(CodingLengthCurve(k=5, lengths=CURVE.lengths, fewer=4, more=6))
     assert "5 albums now: the photos fall into 5 clear groups" in chart.toolTip()
     assert "lowest point of the curve (4)" in chart.toolTip()
+    # Below it: the albums are more distinct in the features (a large album the head had split, made whole).
+    chart.set_curve(CodingLengthCurve(k=3, lengths=CURVE.lengths, fewer=2, more=4))
+    assert "3 albums now: fewer than the lowest point of the curve (4) would make, because these albums" in (
+        chart.toolTip()
+    )
     # The user's choice (Fewer / More, or a number).
     chart.set_curve(CodingLengthCurve(k=6, lengths=CURVE.lengths, fewer=4, more=8, automatic=False))
     assert "6 albums now, as you chose; the lowest point of the curve is 4." in chart.toolTip()
