@@ -7,7 +7,8 @@ its own `Library`; their progress, outcome and errors arrive as signals.
 Albums never wait for names: the first time with a model, a re-cluster shows its albums at once with
 provisional names, then a naming job names them from one prompt per term, then a background job refines
 the names from the whole prompt ensemble. Both naming jobs step aside for any other operation and resume
-after it (the text embeddings they made are kept).
+after it (the text embeddings they made are kept). A naming that a stop cut short (a killed command, a closed
+window) resumes when the window next finds the model; a refinement the user cancelled does not.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from engine.settings import LibrarySettings
 ReclusterMode = Literal["auto", "more", "fewer"]
 # What naming a job leaves to do: None, "quick" (albums still have provisional names), "full" (names to refine).
 NamingDue = Literal["quick", "full"] | None
+REFINING_NAMES = "Refining album names"  # the background job's title; stopping it is the user's choice
 LATER_CHANGES = "Other changes were made since; undo those first (Edit → History shows them all)."
 
 
@@ -131,7 +133,8 @@ class LibraryService(QObject):
         self._closing = True  # no naming job starts or resumes from here on
         self._resume = None
         self.stop_watching()
-        self.cancel()
+        if self._adapter is not None:  # not `cancel`: closing is no choice about the job (the names resume later)
+            self._adapter.cancel()
         stopped = self._pool.waitForDone(timeout_ms)
         # What the worker reports from now on is dropped: the views must not read a closed library.
         self._adapter = self._signals = self._yields = None
@@ -586,22 +589,28 @@ class LibraryService(QObject):
             self._name_albums(follow.get("due"), actions + recorded if actions else [])
 
         self._resume = None  # a naming job that stepped aside is superseded by this one
-        title = "Naming albums" if quick else "Refining album names"
+        title = "Naming albums" if quick else REFINING_NAMES
         restart = lambda: self._name_albums(due, actions)  # noqa: E731
         return self.start_operation(title, job, on_result=named, yields=restart)
 
     def name_pending_albums(self) -> bool:
         """Name the albums whose first naming was stopped (a closed window, a killed command: the engine's
-        `names_pending`), as after a re-cluster; once the worker is free when another operation runs.
+        `names_pending`), as after a re-cluster, or refine the names whose refinement a stop cut short
+        (`names_refinement_due`); once the worker is free when another operation runs.
 
         Returns whether naming started or was queued."""
-        if self._closing or not self._library.names_pending():
+        if self._closing:
+            return False
+        due: NamingDue = (
+            "quick" if self._library.names_pending() else "full" if self._library.names_refinement_due() else None
+        )
+        if due is None:
             return False
         if self._adapter is not None:
             if self._resume is None:  # a naming job already stepped aside would name them too
                 self._resume = self.name_pending_albums  # asks again: that operation may name them itself
             return True
-        return self._name_albums("quick", [])
+        return self._name_albums(due, [])
 
     def _resume_naming(self) -> None:
         """Restart the naming job that stepped aside, once the worker is free (it resumes from its cache)."""
@@ -740,8 +749,11 @@ class LibraryService(QObject):
             self._library.update_settings(saved)
 
     def cancel(self) -> None:
-        """Ask the running long operation to stop; `operationCancelled` follows."""
+        """Ask the running long operation to stop; `operationCancelled` follows. Stopping the refinement of the
+        names is the user's choice: the window does not start it again when it next opens."""
         if self._adapter is not None:
+            if self._title == REFINING_NAMES:
+                self._library.decline_name_refinement()
             self._adapter.cancel()
 
     def _step_aside(self) -> None:

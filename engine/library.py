@@ -48,6 +48,10 @@ META_MODEL_SPEC = "model_spec"
 # albums itself. A stop in between (a killed command, a closed window) leaves it set, so the window names them
 # when it next opens.
 META_NAMES_PENDING = "names_pending"
+# "1" once the user stopped the refinement of the album names (from the whole prompt ensemble) in the window:
+# the window then does not start it again by itself when it next opens (`names_refinement_due`). A refinement
+# that finishes clears it.
+META_REFINE_DECLINED = "names_refine_declined"
 
 
 def _spec_fingerprint(spec: ModelSpec) -> str:
@@ -777,7 +781,23 @@ class Library:
         description = "Name albums" if quick else "New names for the albums from the vocabulary"
         named = name_albums(self.catalog, model_id, text, vocabulary, summary, description)
         self._names_done()
+        if not quick and self.catalog.get_meta(META_REFINE_DECLINED):
+            self.catalog.set_meta(META_REFINE_DECLINED, "")  # refined after all: a later stop may resume again
         return named
+
+    def names_refinement_due(self) -> bool:
+        """Whether the albums' names come from one prompt per term and their refinement from the whole prompt
+        ensemble was cut short by a stop (a killed command, a closed window) rather than by the user, so the
+        window refines them when it next opens. Reads the catalog only (no model is loaded)."""
+        if self.catalog.get_meta(META_REFINE_DECLINED) or self.names_pending():
+            return False
+        if not any(a.id is not None and not a.user_named for a in self.albums.albums()):
+            return False
+        return self.vocabulary_embedded(full=False) and not self.vocabulary_embedded()
+
+    def decline_name_refinement(self) -> None:
+        """Record that the user stopped the names' refinement: it is not started again on its own."""
+        self.catalog.set_meta(META_REFINE_DECLINED, "1")
 
     def _names_done(self) -> None:
         """The albums have names: forget a record of names due (a write only when there was one)."""

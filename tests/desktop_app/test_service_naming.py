@@ -193,3 +193,55 @@ def test_a_recluster_that_names_its_albums_ends_an_earlier_stopped_naming(naming
         library.recluster()  # names its albums itself, from the cached vocabulary
         assert not library.names_pending()
     assert not naming_service.name_pending_albums()
+
+
+def _first_names_only(service: LibraryService, tmp_path: Path) -> None:
+    """Albums with their first names (one prompt per term); a stop then cut the refinement short."""
+    with Library(service.directory) as library:
+        library.index([tmp_path / "photos"])
+        assert library.recluster(names_later=True).names_pending
+        library.name(quick=True)
+        assert library.names_refinement_due()
+
+
+def test_a_refinement_a_stop_cut_short_resumes_when_the_window_finds_the_model(naming_service, tmp_path, qtbot) -> None:
+    service = naming_service
+    _first_names_only(service, tmp_path)
+    titles, _ = record(service)
+    with qtbot.waitSignal(service.modelReady, timeout=60_000):
+        service.check_model()  # as the window does after its first paint
+    assert service.name_pending_albums()
+    qtbot.waitUntil(lambda: titles == ["Refining album names"] and idle(service), timeout=120_000)
+    with Library(service.directory) as library:
+        assert library.vocabulary_embedded() and not library.names_refinement_due()
+    assert not service.name_pending_albums()
+
+
+def test_a_refinement_the_user_stopped_is_not_started_again(
+    naming_service, tmp_path: Path, qtbot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = naming_service
+    _first_names_only(service, tmp_path)
+    slow_text_tower(monkeypatch, 0.2)
+    cancelled: list[str] = []
+    service.operationCancelled.connect(cancelled.append)
+    assert service.name_pending_albums()
+    qtbot.waitUntil(lambda: service.operation_title == "Refining album names", timeout=60_000)
+    service.cancel()  # the user's Cancel
+    qtbot.waitUntil(lambda: bool(cancelled) and idle(service), timeout=60_000)
+    with Library(service.directory) as library:
+        assert not library.names_refinement_due()
+    assert not service.name_pending_albums()
+
+
+def test_closing_the_window_during_the_refinement_leaves_it_due(
+    naming_service, tmp_path: Path, qtbot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _first_names_only(naming_service, tmp_path)
+    slow_text_tower(monkeypatch, 0.2)
+    window = LibraryService(naming_service.directory)
+    assert window.name_pending_albums()
+    qtbot.waitUntil(lambda: window.operation_title == "Refining album names", timeout=60_000)
+    assert window.close()  # closing is no choice about the names: the next window refines them
+    with Library(naming_service.directory) as library:
+        assert library.names_refinement_due()
