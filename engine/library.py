@@ -791,7 +791,7 @@ class Library:
         window refines them when it next opens. Reads the catalog only (no model is loaded)."""
         if self.catalog.get_meta(META_REFINE_DECLINED) or self.names_pending():
             return False
-        if not any(a.id is not None and not a.user_named for a in self.albums.albums()):
+        if all(user_named for _, user_named in self.catalog.albums.name_flags().values()):
             return False
         return self.vocabulary_embedded(full=False) and not self.vocabulary_embedded()
 

@@ -39,7 +39,7 @@ class ReclusterSummary:
     photos: int
     k: int
     chosen: bool
-    albums: int | None = None  # clusters kept as albums; fewer than k when small or diffuse ones go to Other
+    albums: int  # clusters kept as albums; fewer than k when small or diffuse ones go to Other
     created: list[int] = field(default_factory=list)
     grown: dict[int, int] = field(default_factory=dict)  # album → photos gained
     shrunk: dict[int, int] = field(default_factory=dict)  # album → photos lost
@@ -55,7 +55,7 @@ class ReclusterSummary:
 
     def lines(self) -> list[str]:
         how = "chosen automatically" if self.chosen else "as requested"
-        dissolved = self.k - self.albums if self.albums is not None else 0
+        dissolved = self.k - self.albums
         kept = (
             f": {self.albums} album{'s' * (self.albums != 1)}, and the photos of {dissolved} more"
             f" group{'s' * (dissolved != 1)} fit no album and wait in Other"

@@ -398,12 +398,9 @@ def _keep_shown_names(
         if len(members) < 2:
             continue
         names = {str(chosen[c]).casefold(): str(chosen[c]) for c in members}
-        shown = Counter(str(current[c]).casefold() for c in members if current[c])
-        keeps = {
-            c: names.pop(str(current[c]).casefold())
-            for c in members
-            if current[c] and shown[str(current[c]).casefold()] == 1 and str(current[c]).casefold() in names
-        }
+        was = {c: current[c].casefold() for c in members if current[c]}
+        shown = Counter(was.values())
+        keeps = {c: names.pop(name) for c, name in was.items() if shown[name] == 1 and name in names}
         left = iter([str(chosen[c]) for c in members if str(chosen[c]).casefold() in names])
         for c in members:
             chosen[c] = keeps[c] if c in keeps else next(left)
