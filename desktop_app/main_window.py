@@ -282,7 +282,13 @@ class MainWindow(QMainWindow):
             self.album_order_actions.append(action)
         album_menu.addSeparator()
         album_menu.addAction(self.recluster_action)
+        self.refine_names_action = album_menu.addAction("Refine album names")
+        self.refine_names_action.setToolTip(
+            "Name the albums again from every way of describing each term (slower, better names); names you gave stay"
+        )
+        self.refine_names_action.triggered.connect(self.service.refine_names)
         album_menu.aboutToShow.connect(self.album_actions.update_enabled)
+        album_menu.aboutToShow.connect(lambda: self.refine_names_action.setEnabled(self.service.names_refinable()))
         photo_menu = bar.addMenu("&Photo")
         actions = self.photo_actions
         for action in (actions.open, actions.new_album, actions.remove, actions.set_cover):

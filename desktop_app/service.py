@@ -24,7 +24,7 @@ from desktop_app.folder_watch import FolderWatch
 from desktop_app.model_check import ModelCheck, ModelSignals
 from desktop_app.photo_rows import PhotoDetails, PhotoRows
 from desktop_app.qt_compat import emit
-from desktop_app.wording import for_window, line_for_window, lines_for_window
+from desktop_app.wording import REFINE_CANCELLED, for_window, line_for_window, lines_for_window
 from desktop_app.worker import (
     Job,
     LibraryTask,
@@ -591,7 +591,20 @@ class LibraryService(QObject):
         self._resume = None  # a naming job that stepped aside is superseded by this one
         title = "Naming albums" if quick else REFINING_NAMES
         restart = lambda: self._name_albums(due, actions)  # noqa: E731
-        return self.start_operation(title, job, on_result=named, yields=restart)
+        note = None if quick else REFINE_CANCELLED
+        return self.start_operation(title, job, on_result=named, yields=restart, cancelled_message=note)
+
+    def names_refinable(self) -> bool:
+        """Whether Album → Refine album names applies: nothing runs and some machine names come from one prompt
+        per term (`Library.names_refinable`; reads the catalog's keys only)."""
+        return self._adapter is None and not self._closing and self._library.names_refinable()
+
+    def refine_names(self) -> bool:
+        """Refine the machine's album names from the whole prompt ensemble now, as the user asked (after they
+        had stopped it, or before the window got to it). Returns whether it started."""
+        if not self.names_refinable():
+            return False
+        return self._name_albums("full", [])
 
     def name_pending_albums(self) -> bool:
         """Name the albums whose first naming was stopped (a closed window, a killed command: the engine's
@@ -774,6 +787,7 @@ class LibraryService(QObject):
         photos_changed: bool = False,
         on_failure: Callable[[str, str], None] | None = None,
         yields: Callable[[], object] | None = None,
+        cancelled_message: str | None = None,
     ) -> bool:
         """Run `job(library, progress)` on the worker; False (and `operationFailed`) while another runs.
 
@@ -788,6 +802,7 @@ class LibraryService(QObject):
             photos_changed: the job may add or remove photos.
             on_failure: called in the GUI thread before `operationFailed` when the job fails.
             yields: makes the job a naming job, restarted by calling it.
+            cancelled_message: what `operationCancelled` says when the user cancels, instead of the engine's text.
         """
         if self._adapter is not None:
             if yields is not None:  # a naming job waits for the worker
@@ -832,7 +847,7 @@ class LibraryService(QObject):
         def cancelled(message: str) -> None:
             if not finish():
                 return
-            emit(self.operationCancelled, message)
+            emit(self.operationCancelled, cancelled_message or message)
             self._resume_naming()
 
         signals.succeeded.connect(succeeded)

@@ -12,6 +12,10 @@ import re
 
 RESCAN = "File → Rescan folders"
 ADD_FOLDER = "File → Add folder…"
+REFINE_NAMES = "Album → Refine album names"
+REFINE_CANCELLED = (
+    f"The album names stay as they are, from a quicker first pass. {REFINE_NAMES} refines them whenever you like."
+)
 
 OFFLINE_DOWNLOAD = (
     "PhotoAtlas could not reach the internet to download the model. Check the connection and click "

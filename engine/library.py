@@ -724,13 +724,16 @@ class Library:
 
         Reads the catalog only (no model is loaded); False when nothing was embedded with the model yet.
         """
-        from engine.naming.album_names import cached_vocabulary_features
+        from engine.naming.text_features import prompt_key
 
         model_id = self.model_id()
-        if model_id is None:
+        vocabulary = self.vocabulary()
+        if model_id is None or len(vocabulary) == 0:
             return False
-        cached = cached_vocabulary_features(self.catalog, model_id, self.vocabulary())
-        return cached is not None and (cached[1] or not full)
+        # Keys only: the menus ask this, and a ViT-B-32 ensemble's vectors are tens of MB.
+        cached = self.catalog.term_keys(model_id)
+        kinds = (True,) if full else (True, False)
+        return any(all(prompt_key(p) in cached for p in vocabulary.prompt_sets(kind)) for kind in kinds)
 
     def vocabulary_choice(self) -> VocabularyChoice:
         """The user's edits to the candidate names (added, removed, or a list of their own)."""
@@ -785,15 +788,20 @@ class Library:
             self.catalog.set_meta(META_REFINE_DECLINED, "")  # refined after all: a later stop may resume again
         return named
 
-    def names_refinement_due(self) -> bool:
-        """Whether the albums' names come from one prompt per term and their refinement from the whole prompt
-        ensemble was cut short by a stop (a killed command, a closed window) rather than by the user, so the
-        window refines them when it next opens. Reads the catalog only (no model is loaded)."""
-        if self.catalog.get_meta(META_REFINE_DECLINED) or self.names_pending():
+    def names_refinable(self) -> bool:
+        """Whether some album's machine name comes from one prompt per term (the quick first naming) and the
+        refinement from the whole prompt ensemble has not finished, whoever stopped it: `name()` refines them
+        (the window's Album → Refine album names). Reads the catalog only (no model is loaded)."""
+        if self.names_pending():
             return False
         if all(user_named for _, user_named in self.catalog.albums.name_flags().values()):
             return False
         return self.vocabulary_embedded(full=False) and not self.vocabulary_embedded()
+
+    def names_refinement_due(self) -> bool:
+        """Whether the names' refinement (`names_refinable`) was cut short by a stop (a killed command, a closed
+        window) rather than by the user, so the window refines them when it next opens."""
+        return not self.catalog.get_meta(META_REFINE_DECLINED) and self.names_refinable()
 
     def decline_name_refinement(self) -> None:
         """Record that the user stopped the names' refinement: it is not started again on its own."""

@@ -57,6 +57,11 @@ class EmbeddingTables(Connection):
         rows = self._db.execute("SELECT prompt_key, vector FROM term_embeddings WHERE model_id=?", (model_id,))
         return {key: np.frombuffer(blob, dtype="<f4") for key, blob in rows if key in keys}
 
+    def term_keys(self, model_id: int) -> set[str]:
+        """The prompt keys whose text features are cached for the model (no vector is read)."""
+        rows = self._db.execute("SELECT prompt_key FROM term_embeddings WHERE model_id=?", (model_id,))
+        return {key for (key,) in rows}
+
     # -- thumbnails ------------------------------------------------------------------------------
 
     def put_thumbnail(self, hash_: str, relpath: str, width: int, height: int) -> None:

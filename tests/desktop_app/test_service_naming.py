@@ -11,6 +11,7 @@ import pytest
 
 import engine.naming.text_features as text_features
 from desktop_app.service import LibraryService
+from desktop_app.wording import REFINE_CANCELLED
 from engine.embed.embedder import Embedder
 from engine.library import META_NAMES_PENDING, Library
 from engine.naming.vocabulary import VocabularyChoice
@@ -229,9 +230,26 @@ def test_a_refinement_the_user_stopped_is_not_started_again(
     qtbot.waitUntil(lambda: service.operation_title == "Refining album names", timeout=60_000)
     service.cancel()  # the user's Cancel
     qtbot.waitUntil(lambda: bool(cancelled) and idle(service), timeout=60_000)
+    assert cancelled == [REFINE_CANCELLED]  # a sentence naming the menu item that resumes it
     with Library(service.directory) as library:
         assert not library.names_refinement_due()
     assert not service.name_pending_albums()
+    assert service.names_refinable()
+
+
+def test_refine_album_names_refines_them_after_the_user_stopped_it(naming_service, tmp_path: Path, qtbot) -> None:
+    service = naming_service
+    _first_names_only(service, tmp_path)
+    with Library(service.directory) as library:
+        library.decline_name_refinement()  # stopped in an earlier window
+    titles, _ = record(service)
+    assert service.names_refinable()
+    assert service.refine_names()  # Album → Refine album names
+    assert not service.names_refinable()  # not twice at once
+    qtbot.waitUntil(lambda: titles == ["Refining album names"] and idle(service), timeout=120_000)
+    with Library(service.directory) as library:
+        assert library.vocabulary_embedded() and not library.names_refinable()
+    assert not service.names_refinable() and not service.refine_names()
 
 
 def test_closing_the_window_during_the_refinement_leaves_it_due(

@@ -10,7 +10,7 @@ import pytest
 
 from desktop_app.main_window import MainWindow
 from desktop_app.service import LibraryService
-from desktop_app.wording import OFFLINE_DOWNLOAD, for_window, lines_for_window
+from desktop_app.wording import ADD_FOLDER, OFFLINE_DOWNLOAD, REFINE_NAMES, RESCAN, for_window, lines_for_window
 from engine.library import Library
 
 from .conftest import SmallLibrary, open_window
@@ -98,6 +98,23 @@ def test_missing_weights_notice_is_one_sentence_without_commands(window: MainWin
     text = window.model_banner.message.text()
     assert not SHELL.search(text) and text[0].isupper()
     assert "Download now" in text and "Use a weights file" in text
+
+
+@pytest.mark.parametrize("path", [RESCAN, ADD_FOLDER, REFINE_NAMES])
+def test_the_menu_items_messages_name_exist(window: MainWindow, path: str) -> None:
+    menu_title, item = path.split(" → ")
+    menus = {action.text().replace("&", ""): action.menu() for action in window.menuBar().actions()}
+    assert item in [action.text() for action in menus[menu_title].actions()]
+
+
+def test_refine_album_names_is_enabled_only_when_names_can_be_refined(window: MainWindow) -> None:
+    album_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Album")
+    album_menu.aboutToShow.emit()
+    # The small library's albums were never named from the vocabulary: there is nothing to refine.
+    assert not window.service.names_refinable() and not window.refine_names_action.isEnabled()
+    window.service.names_refinable = lambda: True  # type: ignore[method-assign]
+    album_menu.aboutToShow.emit()
+    assert window.refine_names_action.isEnabled()
 
 
 def test_rescan_folders_indexes_the_library_folders(

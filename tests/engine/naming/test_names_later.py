@@ -152,11 +152,13 @@ def test_a_refinement_a_stop_cut_short_is_due_until_done_unless_the_user_stopped
     assert indexed.recluster(names_later=True).names_pending
     assert not indexed.names_refinement_due()  # the first names come first (`names_pending`)
     indexed.name(quick=True)  # then the command was killed before the refinement
-    assert indexed.names_refinement_due()
+    assert indexed.names_refinement_due() and indexed.names_refinable()
     indexed.decline_name_refinement()  # the user stopped it in the window
     assert not indexed.names_refinement_due()
+    assert indexed.names_refinable()  # the user may still ask for it (Album → Refine album names)
     indexed.name()  # refined after all (Name albums, or a re-cluster's naming)
     assert not indexed.names_refinement_due() and not indexed.catalog.get_meta(META_REFINE_DECLINED)
+    assert not indexed.names_refinable()
 
 
 def test_no_refinement_is_due_when_the_user_named_every_album(indexed) -> None:
@@ -164,4 +166,4 @@ def test_no_refinement_is_due_when_the_user_named_every_album(indexed) -> None:
     indexed.name(quick=True)
     for number, album in enumerate(a for a in indexed.albums.albums() if a.id is not None):
         indexed.albums.rename(album.id, f"Mine {number}")
-    assert not indexed.names_refinement_due()
+    assert not indexed.names_refinement_due() and not indexed.names_refinable()
