@@ -554,12 +554,13 @@ class LibraryService(QObject):
 
         return handle
 
-    def _name_albums(self, due: NamingDue, actions: list[int]) -> bool:
+    def _name_albums(self, due: NamingDue, actions: list[int], chosen: bool = False) -> bool:
         """Start the naming left to do: "quick" names the albums from one prompt per term ("Naming albums"),
         then the names are refined from the whole prompt ensemble ("Refining album names", in the background).
 
         Each job steps aside for any other operation and resumes after it. Its Undo (`operationUndoable`)
-        covers the re-cluster's actions (`actions`) and its own, so one Undo puts the albums back.
+        covers the re-cluster's actions (`actions`) and its own, so one Undo puts the albums back; a naming the
+        user chose (`chosen`: Album → Refine album names) offers an Undo of its own.
         """
         if due is None or self._closing:
             return False
@@ -584,13 +585,15 @@ class LibraryService(QObject):
             lines, recorded = result
             if quick or follow.get("renamed"):  # a refinement that changed no name says nothing
                 self._report(lines)
-                if actions:  # a re-cluster's: its Undo now reverts the names too (first albums offer none)
+                # A re-cluster's Undo now reverts the names too; names the user asked for offer their own;
+                # the first albums' names offer none (there is nothing of the user's to go back to).
+                if actions or chosen:
                     emit(self.operationUndoable, actions + recorded)
             self._name_albums(follow.get("due"), actions + recorded if actions else [])
 
         self._resume = None  # a naming job that stepped aside is superseded by this one
         title = "Naming albums" if quick else REFINING_NAMES
-        restart = lambda: self._name_albums(due, actions)  # noqa: E731
+        restart = lambda: self._name_albums(due, actions, chosen)  # noqa: E731
         note = None if quick else REFINE_CANCELLED
         return self.start_operation(title, job, on_result=named, yields=restart, cancelled_message=note)
 
@@ -604,7 +607,7 @@ class LibraryService(QObject):
         had stopped it, or before the window got to it). Returns whether it started."""
         if not self.names_refinable():
             return False
-        return self._name_albums("full", [])
+        return self._name_albums("full", [], chosen=True)
 
     def name_pending_albums(self) -> bool:
         """Name the albums whose first naming was stopped (a closed window, a killed command: the engine's

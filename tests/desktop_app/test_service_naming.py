@@ -243,12 +243,16 @@ def test_refine_album_names_refines_them_after_the_user_stopped_it(naming_servic
     with Library(service.directory) as library:
         library.decline_name_refinement()  # stopped in an earlier window
     titles, _ = record(service)
+    undoable: list[list[int]] = []
+    service.operationUndoable.connect(undoable.append)
     assert service.names_refinable()
     assert service.refine_names()  # Album → Refine album names
     assert not service.names_refinable()  # not twice at once
     qtbot.waitUntil(lambda: titles == ["Refining album names"] and idle(service), timeout=120_000)
     with Library(service.directory) as library:
         assert library.vocabulary_embedded() and not library.names_refinable()
+        kinds = {e.id: e.kind for e in library.history()}
+    assert [[kinds[i] for i in ids] for ids in undoable] == [["name"]]  # the banner's Undo reverts the names
     assert not service.names_refinable() and not service.refine_names()
 
 
