@@ -577,7 +577,7 @@ class LibraryService(QObject):
             try:
                 return undoable(run)(library, progress)
             except ModelUnavailableError:
-                if quick:
+                if quick or chosen:  # the user asked for these names: say why they did not come
                     raise
                 return [], []  # the notice about the model is shown already; the names stay as they are
 

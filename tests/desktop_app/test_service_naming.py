@@ -13,6 +13,7 @@ import engine.naming.text_features as text_features
 from desktop_app.service import LibraryService
 from desktop_app.wording import REFINE_CANCELLED
 from engine.embed.embedder import Embedder
+from engine.errors import ModelUnavailableError
 from engine.library import META_NAMES_PENDING, Library
 from engine.naming.vocabulary import VocabularyChoice
 
@@ -267,3 +268,21 @@ def test_closing_the_window_during_the_refinement_leaves_it_due(
     assert window.close()  # closing is no choice about the names: the next window refines them
     with Library(naming_service.directory) as library:
         assert library.names_refinement_due()
+
+
+def test_refine_album_names_without_the_model_says_why(
+    naming_service, tmp_path: Path, qtbot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = naming_service
+    _first_names_only(service, tmp_path)
+
+    def unavailable(*args, **kwargs):
+        raise ModelUnavailableError("the CLIP weights tiny/x are not on this computer and could not be downloaded")
+
+    monkeypatch.setattr(Library, "name", unavailable)  # the weights went away since the window opened
+    failures: list[str] = []
+    service.operationFailed.connect(lambda message, details: failures.append(message))
+    assert service.refine_names()
+    qtbot.waitUntil(lambda: bool(failures) and idle(service), timeout=60_000)
+    assert "photoatlas" not in failures[0] and "not on this computer" in failures[0]
+    assert service.names_refinable()  # nothing changed: the item stays for later
