@@ -283,12 +283,9 @@ class MainWindow(QMainWindow):
         album_menu.addSeparator()
         album_menu.addAction(self.recluster_action)
         self.refine_names_action = album_menu.addAction("Refine album names")
-        self.refine_names_action.setToolTip(
-            "Name the albums again from every way of describing each term (slower, better names); names you gave stay"
-        )
         self.refine_names_action.triggered.connect(self.service.refine_names)
         album_menu.aboutToShow.connect(self.album_actions.update_enabled)
-        album_menu.aboutToShow.connect(lambda: self.refine_names_action.setEnabled(self.service.names_refinable()))
+        album_menu.aboutToShow.connect(self._update_naming_item)
         photo_menu = bar.addMenu("&Photo")
         actions = self.photo_actions
         for action in (actions.open, actions.new_album, actions.remove, actions.set_cover):
@@ -300,6 +297,21 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu("&Help")
         self.about_action = help_menu.addAction("About PhotoAtlas")
         self.about_action.triggered.connect(lambda: show_about(self, self.service.directory))
+
+    def _update_naming_item(self) -> None:
+        """The Album menu's naming item: Name albums while the albums wait for their first names, else Refine
+        album names; enabled only when it has something to do."""
+        due = self.service.naming_offered()
+        if due == "quick":
+            self.refine_names_action.setText("Name albums")
+            self.refine_names_action.setToolTip("Give the albums names from the vocabulary; names you gave stay")
+        else:
+            self.refine_names_action.setText("Refine album names")
+            self.refine_names_action.setToolTip(
+                "Name the albums again from every way of describing each term (slower, better names); "
+                "names you gave stay"
+            )
+        self.refine_names_action.setEnabled(due is not None)
 
     # -- commands --------------------------------------------------------------------------------
 

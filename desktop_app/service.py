@@ -24,7 +24,7 @@ from desktop_app.folder_watch import FolderWatch
 from desktop_app.model_check import ModelCheck, ModelSignals
 from desktop_app.photo_rows import PhotoDetails, PhotoRows
 from desktop_app.qt_compat import emit
-from desktop_app.wording import REFINE_CANCELLED, for_window, line_for_window, lines_for_window
+from desktop_app.wording import NAME_CANCELLED, REFINE_CANCELLED, for_window, line_for_window, lines_for_window
 from desktop_app.worker import (
     Job,
     LibraryTask,
@@ -594,20 +594,29 @@ class LibraryService(QObject):
         self._resume = None  # a naming job that stepped aside is superseded by this one
         title = "Naming albums" if quick else REFINING_NAMES
         restart = lambda: self._name_albums(due, actions, chosen)  # noqa: E731
-        note = None if quick else REFINE_CANCELLED
+        note = NAME_CANCELLED if quick else REFINE_CANCELLED
         return self.start_operation(title, job, on_result=named, yields=restart, cancelled_message=note)
 
+    def naming_offered(self) -> NamingDue:
+        """What the Album menu's naming item does now, with nothing running: "quick" names albums whose first
+        naming was stopped (Album → Name albums), "full" refines names that come from one prompt per term
+        (Album → Refine album names, `Library.names_refinable`); None when neither applies. Reads the catalog
+        only (its keys, no vectors)."""
+        if self._adapter is not None or self._closing:
+            return None
+        if self._library.names_pending():
+            return "quick"
+        return "full" if self._library.names_refinable() else None
+
     def names_refinable(self) -> bool:
-        """Whether Album → Refine album names applies: nothing runs and some machine names come from one prompt
-        per term (`Library.names_refinable`; reads the catalog's keys only)."""
-        return self._adapter is None and not self._closing and self._library.names_refinable()
+        """Whether Album → Refine album names applies now (`naming_offered` is "full")."""
+        return self.naming_offered() == "full"
 
     def refine_names(self) -> bool:
-        """Refine the machine's album names from the whole prompt ensemble now, as the user asked (after they
-        had stopped it, or before the window got to it). Returns whether it started."""
-        if not self.names_refinable():
-            return False
-        return self._name_albums("full", [], chosen=True)
+        """Name or refine the albums now, as the user asked (`naming_offered`: after they stopped it, or before
+        the window got to it). Returns whether it started."""
+        due = self.naming_offered()
+        return self._name_albums(due, [], chosen=True) if due is not None else False
 
     def name_pending_albums(self) -> bool:
         """Name the albums whose first naming was stopped (a closed window, a killed command: the engine's

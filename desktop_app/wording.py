@@ -13,6 +13,8 @@ import re
 RESCAN = "File → Rescan folders"
 ADD_FOLDER = "File → Add folder…"
 REFINE_NAMES = "Album → Refine album names"
+NAME_ALBUMS = "Album → Name albums"  # the same menu item while the albums wait for their first names
+NAME_CANCELLED = f"The albums keep their provisional names for now. {NAME_ALBUMS} names them whenever you like."
 REFINE_CANCELLED = (
     f"The album names stay as they are, from a quicker first pass. {REFINE_NAMES} refines them whenever you like."
 )

@@ -11,7 +11,7 @@ import pytest
 
 import engine.naming.text_features as text_features
 from desktop_app.service import LibraryService
-from desktop_app.wording import REFINE_CANCELLED
+from desktop_app.wording import NAME_CANCELLED, REFINE_CANCELLED
 from engine.embed.embedder import Embedder
 from engine.errors import ModelUnavailableError
 from engine.library import META_NAMES_PENDING, Library
@@ -286,3 +286,28 @@ def test_refine_album_names_without_the_model_says_why(
     qtbot.waitUntil(lambda: bool(failures) and idle(service), timeout=60_000)
     assert "photoatlas" not in failures[0] and "not on this computer" in failures[0]
     assert service.names_refinable()  # nothing changed: the item stays for later
+
+
+def test_first_names_the_user_stopped_are_offered_from_the_album_menu(
+    naming_service, tmp_path: Path, qtbot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = naming_service
+    with Library(service.directory) as library:
+        library.index([tmp_path / "photos"])
+        assert library.recluster(names_later=True).names_pending  # albums with provisional names
+    slow_text_tower(monkeypatch, 0.2)
+    titles, _ = record(service)
+    cancelled: list[str] = []
+    service.operationCancelled.connect(cancelled.append)
+    assert service.name_pending_albums()
+    qtbot.waitUntil(lambda: service.operation_title == "Naming albums", timeout=60_000)
+    service.cancel()  # the user's Cancel
+    qtbot.waitUntil(lambda: bool(cancelled) and idle(service), timeout=60_000)
+    assert cancelled == [NAME_CANCELLED]
+    assert service.naming_offered() == "quick"  # Album → Name albums
+    monkeypatch.undo()
+    assert service.refine_names()
+    qtbot.waitUntil(lambda: titles[-1] == "Refining album names" and idle(service), timeout=120_000)
+    assert titles == ["Naming albums", "Naming albums", "Refining album names"]
+    assert not any(a.name.startswith("Album ") for a in service.albums() if a.id is not None)
+    assert service.naming_offered() is None

@@ -10,7 +10,15 @@ import pytest
 
 from desktop_app.main_window import MainWindow
 from desktop_app.service import LibraryService
-from desktop_app.wording import ADD_FOLDER, OFFLINE_DOWNLOAD, REFINE_NAMES, RESCAN, for_window, lines_for_window
+from desktop_app.wording import (
+    ADD_FOLDER,
+    NAME_ALBUMS,
+    OFFLINE_DOWNLOAD,
+    REFINE_NAMES,
+    RESCAN,
+    for_window,
+    lines_for_window,
+)
 from engine.library import Library
 
 from .conftest import SmallLibrary, open_window
@@ -107,14 +115,17 @@ def test_the_menu_items_messages_name_exist(window: MainWindow, path: str) -> No
     assert item in [action.text() for action in menus[menu_title].actions()]
 
 
-def test_refine_album_names_is_enabled_only_when_names_can_be_refined(window: MainWindow) -> None:
+def test_the_naming_item_says_what_it_would_do_and_is_enabled_only_then(window: MainWindow) -> None:
     album_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Album")
     album_menu.aboutToShow.emit()
     # The small library's albums were never named from the vocabulary: there is nothing to refine.
-    assert not window.service.names_refinable() and not window.refine_names_action.isEnabled()
-    window.service.names_refinable = lambda: True  # type: ignore[method-assign]
-    album_menu.aboutToShow.emit()
-    assert window.refine_names_action.isEnabled()
+    assert window.service.naming_offered() is None and not window.refine_names_action.isEnabled()
+    for due, path in (("quick", NAME_ALBUMS), ("full", REFINE_NAMES)):
+        window.service.naming_offered = lambda due=due: due  # type: ignore[method-assign]
+        album_menu.aboutToShow.emit()
+        assert window.refine_names_action.isEnabled()
+        assert window.refine_names_action in album_menu.actions()
+        assert f"Album → {window.refine_names_action.text()}" == path  # the messages name it as it reads
 
 
 def test_rescan_folders_indexes_the_library_folders(
