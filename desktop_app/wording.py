@@ -64,6 +64,11 @@ _ERRORS: list[tuple[re.Pattern[str], str]] = [
         "model config file of a custom one there.",
     ),
     (
+        re.compile(r"the checkpoint file (.+) does not exist"),
+        r"The weights file \1 is not there any more: choose it again in File → Settings… (Weights file on this "
+        "computer).",
+    ),
+    (
         re.compile(r"unknown pretrained weights '?([^']+)'? for (\S+); known tags: none"),
         r"There are no weights to download for \2: choose a weights file in File → Settings…",
     ),

@@ -46,6 +46,7 @@ ENGINE_MESSAGES = [
     "--model-config FILE.json",
     "unknown pretrained weights 'openai' for photoatlas-tiny; known tags: none: pass a local checkpoint file "
     "with --pretrained",
+    "the checkpoint file /tmp/w.safetensors does not exist",
     "the compute cluster at 10.0.0.5:6379 went away (the cluster stopped answering); every photo finished so far "
     "is saved. Run the index again to continue on this computer, or once the cluster is back, on it",
     "no compute cluster answers at 10.0.0.5:6379 (Connection refused); check that the cluster is started and the "
