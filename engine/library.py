@@ -138,6 +138,7 @@ class LibraryStatus:
     thumbnail_bytes: int
     notices: tuple[str, ...] = ()  # things the user should know about this library, as sentences
     names_pending: bool = False  # the last re-cluster's albums still wait for their first names (`names_pending`)
+    names_refinable: bool = False  # names from the quick first pass whose refinement was stopped (`names_refinable`)
 
 
 class Library:
@@ -972,4 +973,5 @@ class Library:
             thumbnail_bytes=self.thumbnails.size_on_disk(),
             notices=tuple(self.notices),
             names_pending=self.names_pending(),
+            names_refinable=self.names_refinable(),
         )

@@ -342,6 +342,8 @@ def _cmd_status(library: Library, args: argparse.Namespace) -> int:
         print(f"Note:        {notice}")
     if status.names_pending:
         print("Names:       the albums still have provisional names (naming was stopped): photoatlas name")
+    elif status.names_refinable:
+        print("Names:       from a quicker first pass (their refinement was stopped): photoatlas name refines them")
     return 0
 
 

@@ -85,4 +85,23 @@ def test_status_says_when_naming_was_stopped_and_name_finishes_it(
     assert json.loads(run(capsys, "--library", lib, "status", "--json")[1])["names_pending"] is True
     assert run(capsys, "--library", lib, "name", "--no-progress")[0] == 0
     code, out, _ = run(capsys, "--library", lib, "status")
-    assert code == 0 and "provisional names" not in out
+    assert code == 0 and "provisional names" not in out and "Names:" not in out
+
+
+def test_status_says_when_the_names_refinement_was_stopped(tmp_path: Path, tiny_model, make_photo, capsys) -> None:
+    from engine.library import Library
+
+    photos = tmp_path / "photos"
+    for n, colour in enumerate([(220, 30, 30), (30, 200, 40), (30, 40, 220)] * 3):
+        make_photo(photos / f"p{n}.jpg", color=colour)
+    lib = str(tmp_path / "lib")
+    assert run(capsys, "--library", lib, "index", str(photos), *model_options(tiny_model), "--no-progress")[0] == 0
+    with Library(lib) as library:  # first names, then Ctrl-C during the refinement
+        library.recluster(names_later=True)
+        library.name(quick=True)
+    code, out, _ = run(capsys, "--library", lib, "status")
+    assert code == 0 and "quicker first pass (their refinement was stopped): photoatlas name refines them" in out
+    assert json.loads(run(capsys, "--library", lib, "status", "--json")[1])["names_refinable"] is True
+    assert run(capsys, "--library", lib, "name", "--no-progress")[0] == 0
+    code, out, _ = run(capsys, "--library", lib, "status")
+    assert code == 0 and "Names:" not in out
