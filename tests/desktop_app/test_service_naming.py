@@ -206,6 +206,19 @@ def _first_names_only(service: LibraryService, tmp_path: Path) -> None:
         assert library.names_refinement_due()
 
 
+def cancel_naming(service: LibraryService, title: str, qtbot, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Start the naming the window would start on opening, slowed down, and press Cancel once `title` runs;
+    what `operationCancelled` said."""
+    slow_text_tower(monkeypatch, 0.2)
+    cancelled: list[str] = []
+    service.operationCancelled.connect(cancelled.append)
+    assert service.name_pending_albums()
+    qtbot.waitUntil(lambda: service.operation_title == title, timeout=60_000)
+    service.cancel()  # the user's Cancel
+    qtbot.waitUntil(lambda: bool(cancelled) and idle(service), timeout=60_000)
+    return cancelled
+
+
 def test_a_refinement_a_stop_cut_short_resumes_when_the_window_finds_the_model(naming_service, tmp_path, qtbot) -> None:
     service = naming_service
     _first_names_only(service, tmp_path)
@@ -224,13 +237,7 @@ def test_a_refinement_the_user_stopped_is_not_started_again(
 ) -> None:
     service = naming_service
     _first_names_only(service, tmp_path)
-    slow_text_tower(monkeypatch, 0.2)
-    cancelled: list[str] = []
-    service.operationCancelled.connect(cancelled.append)
-    assert service.name_pending_albums()
-    qtbot.waitUntil(lambda: service.operation_title == "Refining album names", timeout=60_000)
-    service.cancel()  # the user's Cancel
-    qtbot.waitUntil(lambda: bool(cancelled) and idle(service), timeout=60_000)
+    cancelled = cancel_naming(service, "Refining album names", qtbot, monkeypatch)
     assert cancelled == [REFINE_CANCELLED]  # a sentence naming the menu item that resumes it
     with Library(service.directory) as library:
         assert not library.names_refinement_due()
@@ -295,15 +302,8 @@ def test_first_names_the_user_stopped_are_offered_from_the_album_menu(
     with Library(service.directory) as library:
         library.index([tmp_path / "photos"])
         assert library.recluster(names_later=True).names_pending  # albums with provisional names
-    slow_text_tower(monkeypatch, 0.2)
     titles, _ = record(service)
-    cancelled: list[str] = []
-    service.operationCancelled.connect(cancelled.append)
-    assert service.name_pending_albums()
-    qtbot.waitUntil(lambda: service.operation_title == "Naming albums", timeout=60_000)
-    service.cancel()  # the user's Cancel
-    qtbot.waitUntil(lambda: bool(cancelled) and idle(service), timeout=60_000)
-    assert cancelled == [NAME_CANCELLED]
+    assert cancel_naming(service, "Naming albums", qtbot, monkeypatch) == [NAME_CANCELLED]
     assert service.naming_offered() == "quick"  # Album → Name albums
     monkeypatch.undo()
     assert service.refine_names()
