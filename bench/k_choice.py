@@ -8,7 +8,9 @@ Three families, each row one fit with automatic k (the app's path):
   where the right k is unambiguous;
 - toy libraries: `bench/toy_libraries.generated_specs` (3–15 concepts, 50–500 photos, balanced, imbalanced
   3:1, or sharing colours and shapes), photos rendered by the toy world and embedded by the toy CLIP; the
-  k-means column (true k given, 10 restarts) shows how separable the concepts are in the features;
+  k-means column (true k given, 10 restarts) shows how separable the concepts are in the features, and the
+  summary counts apart the libraries holding the one pair the toy CLIP barely separates (a star and a ring of
+  one colour, bench/toy_separability.py);
 - the noisy synthetic CLIP-like set of bench/RESULTS-cluster.md (12 clusters, 3 % noise), whose noise points
   should land in Other (the "albums · Other" column) rather than make an album of their own.
 """
@@ -80,6 +82,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     tally: dict[str, list[tuple[int, float]]] = {}
 
+    confusable: list[bool] = []  # per toy library: holds a star and a ring of one colour
+
     def row(family: str, name: str, x: np.ndarray, y: np.ndarray, k: int, tolerance: float) -> None:
         chosen, labels, seconds, eta = fit(x)
         # Albums can be fewer than k: small and diffuse clusters go to Other (algorithms.md §3.7).
@@ -104,6 +108,7 @@ def main() -> None:
         for spec in generated_specs(args.toy, seed=args.toy_seed):
             x, y = features(spec)
             row("toy (±1)", spec.name, x, y, spec.k, 1)
+            confusable.append(spec.confusable())
     if args.noisy:
         x, y = synthetic_clip_like(n=5000, n_clusters=12, seed=0)
         row("noisy synthetic (±20 %)", "synthetic CLIP-like, 3 % noise", x, y, 12, 0.2 * 12)
@@ -111,6 +116,11 @@ def main() -> None:
     for family, hits in tally.items():
         oks, accs = zip(*hits, strict=True)
         print(f"- {family}: {sum(oks)} of {len(oks)} within tolerance, mean ACC {np.mean(accs):.3f}")
+    if confusable:
+        oks = [ok for ok, _ in tally["toy (±1)"]]
+        for label, want in (("with a star and a ring of one colour (CONFUSABLE_SHAPES)", True), ("others", False)):
+            part = [ok for ok, c in zip(oks, confusable, strict=True) if c == want]
+            print(f"  - toy libraries {label}: {sum(part)} of {len(part)} within ±1")
 
 
 if __name__ == "__main__":
