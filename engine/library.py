@@ -959,6 +959,15 @@ class Library:
 
     def status(self) -> LibraryStatus:
         photos = self.photos()
+        notices = list(self.notices)
+        model = self._settings.model
+        if model.pretrained_is_file and not Path(model.pretrained).expanduser().exists():
+            # The photos then count as not embedded (their vectors belong to the file's key): say why, and that
+            # nothing was lost.
+            notices.append(
+                f"the weights file {display(model.pretrained)} is not there any more; the photos' embeddings are "
+                "kept and count again once it is back, or choose another with photoatlas model use FILE"
+            )
         skipped = Counter(reason for _, reason, _ in self.catalog.skipped())
         catalog_bytes = sum(p.stat().st_size for p in self.directory.glob(CATALOG_FILE + "*"))
         return LibraryStatus(
@@ -971,7 +980,7 @@ class Library:
             model_key=self.catalog.get_meta(META_MODEL_KEY),
             catalog_bytes=catalog_bytes,
             thumbnail_bytes=self.thumbnails.size_on_disk(),
-            notices=tuple(self.notices),
+            notices=tuple(notices),
             names_pending=self.names_pending(),
             names_refinable=self.names_refinable(),
         )

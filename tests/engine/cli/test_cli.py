@@ -105,3 +105,24 @@ def test_status_says_when_the_names_refinement_was_stopped(tmp_path: Path, tiny_
     assert run(capsys, "--library", lib, "name", "--no-progress")[0] == 0
     code, out, _ = run(capsys, "--library", lib, "status")
     assert code == 0 and "Names:" not in out
+
+
+def test_status_explains_a_weights_file_that_went_away(tmp_path: Path, tiny_model, make_photo, capsys) -> None:
+    import shutil
+
+    photos = tmp_path / "photos"
+    for n, colour in enumerate([(220, 30, 30), (30, 200, 40), (30, 40, 220)]):
+        make_photo(photos / f"p{n}.jpg", color=colour)
+    weights = tmp_path / "weights" / Path(tiny_model["pretrained"]).name
+    weights.parent.mkdir()
+    shutil.copy2(tiny_model["pretrained"], weights)
+    mine = {**tiny_model, "pretrained": str(weights)}
+    lib = str(tmp_path / "lib")
+    assert run(capsys, "--library", lib, "index", str(photos), *model_options(mine), "--no-progress")[0] == 0
+    moved = weights.rename(weights.with_suffix(".moved"))
+    code, out, _ = run(capsys, "--library", lib, "status")
+    assert code == 0 and "(0 embedded)" in out
+    assert "is not there any more; the photos' embeddings are kept and count again once it is back" in out
+    moved.rename(weights)  # back, untouched: its photos count as embedded again
+    code, out, _ = run(capsys, "--library", lib, "status")
+    assert code == 0 and "(3 embedded)" in out and "not there any more" not in out
