@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from engine.albums.clusters import ClusterInfo
 from engine.albums.store import AlbumStore
@@ -725,16 +725,24 @@ class Library:
 
         Reads the catalog only (no model is loaded); False when nothing was embedded with the model yet.
         """
+        cached = self._vocabulary_cached()
+        return cached == "full" or (not full and cached == "quick")
+
+    def _vocabulary_cached(self) -> Literal["full", "quick"] | None:
+        """Which of the vocabulary's text features are all cached for the library's model: the whole prompt
+        ensemble's, else one prompt per term's, else None. One read of the cached keys, no vectors: the Album
+        menu asks this, and a ViT-B-32 ensemble's vectors are tens of MB."""
         from engine.naming.text_features import prompt_key
 
         model_id = self.model_id()
         vocabulary = self.vocabulary()
         if model_id is None or len(vocabulary) == 0:
-            return False
-        # Keys only: the menus ask this, and a ViT-B-32 ensemble's vectors are tens of MB.
+            return None
         cached = self.catalog.term_keys(model_id)
-        kinds = (True,) if full else (True, False)
-        return any(all(prompt_key(p) in cached for p in vocabulary.prompt_sets(kind)) for kind in kinds)
+        for kind, full in (("full", True), ("quick", False)):
+            if all(prompt_key(p) in cached for p in vocabulary.prompt_sets(full)):
+                return kind
+        return None
 
     def vocabulary_choice(self) -> VocabularyChoice:
         """The user's edits to the candidate names (added, removed, or a list of their own)."""
@@ -797,7 +805,7 @@ class Library:
             return False
         if all(user_named for _, user_named in self.catalog.albums.name_flags().values()):
             return False
-        return self.vocabulary_embedded(full=False) and not self.vocabulary_embedded()
+        return self._vocabulary_cached() == "quick"
 
     def names_refinement_due(self) -> bool:
         """Whether the names' refinement (`names_refinable`) was cut short by a stop (a killed command, a closed
