@@ -608,10 +608,6 @@ class LibraryService(QObject):
             return "quick"
         return "full" if self._library.names_refinable() else None
 
-    def names_refinable(self) -> bool:
-        """Whether Album → Refine album names applies now (`naming_offered` is "full")."""
-        return self.naming_offered() == "full"
-
     def refine_names(self) -> bool:
         """Name or refine the albums now, as the user asked (`naming_offered`: after they stopped it, or before
         the window got to it). Returns whether it started."""

@@ -242,7 +242,7 @@ def test_a_refinement_the_user_stopped_is_not_started_again(
     with Library(service.directory) as library:
         assert not library.names_refinement_due()
     assert not service.name_pending_albums()
-    assert service.names_refinable()
+    assert service.naming_offered() == "full"
 
 
 def test_refine_album_names_refines_them_after_the_user_stopped_it(naming_service, tmp_path: Path, qtbot) -> None:
@@ -253,15 +253,15 @@ def test_refine_album_names_refines_them_after_the_user_stopped_it(naming_servic
     titles, _ = record(service)
     undoable: list[list[int]] = []
     service.operationUndoable.connect(undoable.append)
-    assert service.names_refinable()
+    assert service.naming_offered() == "full"
     assert service.refine_names()  # Album → Refine album names
-    assert not service.names_refinable()  # not twice at once
+    assert service.naming_offered() != "full"  # not twice at once
     qtbot.waitUntil(lambda: titles == ["Refining album names"] and idle(service), timeout=120_000)
     with Library(service.directory) as library:
         assert library.vocabulary_embedded() and not library.names_refinable()
         kinds = {e.id: e.kind for e in library.history()}
     assert [[kinds[i] for i in ids] for ids in undoable] == [["name"]]  # the banner's Undo reverts the names
-    assert not service.names_refinable() and not service.refine_names()
+    assert service.naming_offered() != "full" and not service.refine_names()
 
 
 def test_closing_the_window_during_the_refinement_leaves_it_due(
@@ -292,7 +292,7 @@ def test_refine_album_names_without_the_model_says_why(
     assert service.refine_names()
     qtbot.waitUntil(lambda: bool(failures) and idle(service), timeout=60_000)
     assert "photoatlas" not in failures[0] and "not on this computer" in failures[0]
-    assert service.names_refinable()  # nothing changed: the item stays for later
+    assert service.naming_offered() == "full"  # nothing changed: the item stays for later
 
 
 def test_first_names_the_user_stopped_are_offered_from_the_album_menu(
