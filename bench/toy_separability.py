@@ -26,13 +26,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.datasets import clustering_scores  # noqa: E402
+from bench.k_choice import kmeans_acc  # noqa: E402
 from bench.toy_libraries import COLOURS, SHAPES, ToySpec, available, features  # noqa: E402
 
 
 def pair_scores(a: tuple[str, str], b: tuple[str, str], photos: int) -> tuple[float, float, float]:
     """(2-means ACC, linear-probe accuracy, silhouette of the truth) for concepts a and b, as (colour, shape)."""
-    from sklearn.cluster import KMeans
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
 
@@ -41,9 +40,8 @@ def pair_scores(a: tuple[str, str], b: tuple[str, str], photos: int) -> tuple[fl
     spec = ToySpec(f"pair-{a}-{b}", ((*a, photos), (*b, photos)), seed=7)
     x, y = features(spec)
     unit = x / np.linalg.norm(x, axis=1, keepdims=True)
-    found = KMeans(2, n_init=10, random_state=0).fit_predict(unit)
     probe = cross_val_score(LogisticRegression(max_iter=2000), unit, y, cv=5).mean()
-    return clustering_scores(y, found)["ACC"], float(probe), album_silhouette(x, y)
+    return kmeans_acc(unit, y, 2), float(probe), album_silhouette(x, y)
 
 
 def main() -> None:
