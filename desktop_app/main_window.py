@@ -52,6 +52,7 @@ from desktop_app.skipped_dialog import SkippedFilesDialog
 from desktop_app.thumbnail_grid import DEFAULT_ZOOM, ThumbnailGrid
 from desktop_app.thumbnails import ThumbnailLoader
 from desktop_app.welcome import WelcomeView
+from desktop_app.wording import summary_for_window
 
 ALL_PHOTOS = ("all", None)
 MODEL_CHECK_DELAY_MS = 500
@@ -534,11 +535,14 @@ class MainWindow(QMainWindow):
             self._show_entry(self.sidebar.current_entry())
 
     def _on_finished(self, lines: list[str]) -> None:
-        """A long operation's summary: its first line in the status bar, all of it in a strip to read."""
+        """A long operation's summary: its first sentence in the status bar, its sentences in a strip to read, and
+        the engine's lines of counts and seconds behind the strip's "Show details"."""
         if lines:
-            self.statusBar().showMessage(lines[0], 15_000)
+            shown, details = summary_for_window(lines)
+            shown = shown or lines
+            self.statusBar().showMessage(shown[0], 15_000)
             self.statusBar().setToolTip("\n".join(lines))
-            self.summary_notice.show_notice("\n".join(lines))
+            self.summary_notice.show_notice("\n".join(shown), "\n".join(details))
             self.show_skipped_button.setVisible(any(line.startswith("skipped ") for line in lines))
 
     def _on_busy(self, _busy: bool) -> None:

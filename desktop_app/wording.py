@@ -9,6 +9,7 @@ service passes everything it shows through `for_window` (errors) and `lines_for_
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 RESCAN = "File → Rescan folders"
 ADD_FOLDER = "File → Add folder…"
@@ -184,3 +185,112 @@ def line_for_window(line: str) -> str:
 
 def lines_for_window(lines: list[str]) -> list[str]:
     return [line_for_window(line) for line in lines]
+
+
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else many or one + 's'}"
+
+
+def _sorted_into(m: re.Match[str]) -> str:
+    photos, albums = int(m["photos"]), int(m["albums"] or m["k"])
+    return f"{_plural(photos, 'photo')} sorted into {_plural(albums, 'album')}."
+
+
+def _album_counts(m: re.Match[str]) -> str | None:
+    """What the album counts add to the lines by album name beside them (new, changed, removed): Other and the
+    user's placements."""
+    out = []
+    if int(m["other"]):
+        out.append(f"{_plural(int(m['other']), 'photo')} fit no album and wait in Other.")
+    if int(m["kept"]):
+        out.append(f"{_plural(int(m['kept']), 'placement')} of yours kept.")
+    return " ".join(out) or None
+
+
+def _indexed(m: re.Match[str]) -> str:
+    counts = [
+        (int(m[key]), word)
+        for key, word in (("added", "added"), ("updated", "updated"), ("moved", "moved"), ("removed", "removed"))
+    ]
+    done = [f"{count} {word}" for count, word in counts if count]
+    if not done:
+        return "No new or changed photos."
+    first, word = next((count, word) for count, word in counts if count)
+    head = f"{_plural(first, 'photo')} {word}"
+    return sentence(", ".join([head, *done[1:]]))
+
+
+# The engine's lines of counts and seconds, as the window's summary says them: (pattern, sentence or None to
+# leave the line to "Show details"). Lines no pattern matches are shown as they are.
+_SUMMARY: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str | None]]] = [
+    (
+        re.compile(
+            r"^(?P<photos>\d+) photos → (?P<k>\d+) clusters \([^)]*\)(?:: (?P<albums>\d+) albums?,[^;]*)?; [\d.]+ s$"
+        ),
+        _sorted_into,
+    ),
+    (
+        re.compile(
+            r"^albums: (?P<created>\d+) created, (?P<grown>\d+) grown, (?P<shrunk>\d+) shrunk, (?P<retired>\d+) "
+            r"retired; (?P<other>\d+) photos in Other; (?P<kept>\d+) placements of yours kept$"
+        ),
+        _album_counts,
+    ),
+    (
+        re.compile(r"^named (\d+) albums? and \d+ clusters? from \d+ candidate names[^;]*; [\d.]+ s$"),
+        lambda m: f"{_plural(int(m[1]), 'album')} named.",
+    ),
+    (
+        re.compile(
+            r"^added (?P<added>\d+), updated (?P<updated>\d+), moved (?P<moved>\d+), unchanged \d+, "
+            r"removed (?P<removed>\d+); embedded \d+ in [\d.]+ s$"
+        ),
+        _indexed,
+    ),
+    (
+        re.compile(r"^skipped (\d+):$"),
+        lambda m: f"{_plural(int(m[1]), 'file')} could not be read: Show skipped files says why.",
+    ),
+    (re.compile(r"^  \d+ × "), lambda m: None),
+    (
+        re.compile(r"^refined (\d+) photos in (\d+) albums with DAC \(\d+ epochs\); [\d.]+ s$"),
+        lambda m: f"{_plural(int(m[2]), 'album')} refined from your corrections.",
+    ),
+    (re.compile(r"^your decisions as pairs: "), lambda m: None),
+    (
+        re.compile(r"^(\d+) stacks \((\d+) bursts, (\d+) sets of copies\); \d+ photos folded behind their covers; "),
+        lambda m: f"{_plural(int(m[2]), 'burst')} and {_plural(int(m[3]), 'set')} of copies found.",
+    ),
+    (
+        re.compile(r"^new photos: (\d+) joined albums, (\d+) wait in Other$"),
+        lambda m: sentence(
+            ", ".join(
+                p
+                for p in (
+                    f"{_plural(int(m[1]), 'new photo')} joined albums" if int(m[1]) else "",
+                    f"{m[2]} wait in Other" if int(m[2]) else "",
+                )
+                if p
+            )
+        ),
+    ),
+]
+
+
+def summary_for_window(lines: list[str]) -> tuple[list[str], list[str]]:
+    """An operation's summary (lines already in the window's words) as the window shows it: (sentences to read,
+    the engine's lines of counts those sentences stand for, as it wrote them, for "Show details")."""
+    shown: list[str] = []
+    details: list[str] = []
+    for line in lines:
+        for pattern, say in _SUMMARY:
+            match = pattern.search(line)
+            if match:
+                said = say(match)
+                if said:
+                    shown.append(said)
+                details.append(line)
+                break
+        else:
+            shown.append(line)
+    return shown, details

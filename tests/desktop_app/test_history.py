@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QToolBar
 from desktop_app import worker
 from desktop_app.history_dialog import COLUMN_ACTION, COLUMN_NEXT, HistoryDialog, describe_time
 from desktop_app.main_window import MainWindow
+from engine.albums.recluster import ReclusterSummary
 from engine.albums.store import AlbumStore
 from engine.errors import InvalidInputError
 from engine.library import Library
@@ -159,7 +160,8 @@ def merging_recluster(small_library: SmallLibrary, monkeypatch) -> None:
         self: Library, k=None, *, more=False, fewer=False, progress=None, names_later=False
     ) -> SimpleNamespace:
         self.albums.merge([small_library.albums["Forest"]], small_library.albums["Beach"])
-        lines = ["9 photos → 2 clusters", "“Beach”: +2 photos", "“Forest” joined “Beach”"]
+        counts = ReclusterSummary(photos=9, k=2, chosen=True, albums=2, seconds=0.1).lines()[0]  # the engine's words
+        lines = [counts, "“Beach”: +2 photos", "“Forest” joined “Beach”"]
         return SimpleNamespace(lines=lambda: lines, changes=lines[1:], names_pending=False)
 
     monkeypatch.setattr(Library, "recluster", recluster)
@@ -185,6 +187,20 @@ def test_the_recluster_summary_offers_undo(window: MainWindow, qtbot) -> None:
     assert album_sizes(window)["Beach"] == 3 and album_sizes(window)["Forest"] == 2
     assert message(window).startswith("Undone: Merge") and not strip.isVisible()
     assert window.redo_action.isEnabled()
+
+
+@pytest.mark.usefixtures("merging_recluster")
+def test_the_recluster_summary_keeps_its_counts_behind_show_details(window: MainWindow, qtbot) -> None:
+    run_recluster(window, qtbot)
+    strip = window.summary_notice
+    assert "→" not in strip.message.text() and "sorted into" in strip.message.text()
+    assert strip.details_button.isVisible() and strip.details_button.text() == "Show details"
+    assert not strip.details.isVisible()
+    qtbot.mouseClick(strip.details_button, Qt.MouseButton.LeftButton)
+    assert strip.details.isVisible() and "photos →" in strip.details.text()
+    assert strip.details_button.text() == "Hide details"
+    qtbot.mouseClick(strip.details_button, Qt.MouseButton.LeftButton)
+    assert not strip.details.isVisible()
 
 
 @pytest.mark.usefixtures("merging_recluster")

@@ -4,6 +4,7 @@ sentences, and technical text (errno, commands) stays behind "Show details". Fil
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,12 @@ from desktop_app.wording import (
     RESCAN,
     for_window,
     lines_for_window,
+    summary_for_window,
 )
+from engine.albums.recluster import ReclusterSummary
+from engine.index.indexer import IndexSummary
 from engine.library import Library
+from engine.naming.album_names import NamingSummary
 
 from .conftest import SmallLibrary, open_window
 
@@ -77,6 +82,41 @@ def test_summary_lines_name_the_window_not_the_shell() -> None:
     assert lines[0] == "indexed 3 photos"
     assert lines[1] == "40% of your photos are in Other: Re-cluster would sort them"
     assert not any(SHELL.search(line) for line in lines)
+
+
+# Counts with seconds, "→" and "clusters": how the engine's lines of statistics read, which the strip keeps for
+# "Show details".
+STATISTICS = re.compile(r"→|\bclusters?\b|\d s$|; ")
+
+
+def test_summaries_are_sentences_with_the_engine_lines_behind_show_details() -> None:
+    naming = NamingSummary(clusters=9, generic=0, terms=3509, seconds=0.1, albums=8, renamed=(("Album 1", "Beach"),))
+    recluster = ReclusterSummary(
+        photos=240, k=9, chosen=True, albums=8, grown={1: 20}, retired=[2], other=5, kept_decisions=2, seconds=3.3,
+        naming=naming.lines()[0], changes=["“Beach”: +20 photos", "1 album emptied and removed: “Dunes”"],
+    )  # fmt: skip
+    lines = lines_for_window([*recluster.changes, *recluster.lines()[:3], *naming.lines()[1:]])
+    shown, details = summary_for_window(lines)
+    assert shown == [
+        "“Beach”: +20 photos",
+        "1 album emptied and removed: “Dunes”",
+        "240 photos sorted into 8 albums.",
+        "5 photos fit no album and wait in Other. 2 placements of yours kept.",
+        "8 albums named.",
+        "“Album 1” is now “Beach”",
+    ]
+    assert details == [line for line in lines if STATISTICS.search(line)] and len(details) == 3
+
+    indexed = IndexSummary(added=240, updated=3, unchanged=7, embedded=240, seconds=6.0, skipped=Counter(bad=2))
+    shown, details = summary_for_window(lines_for_window(indexed.lines()))
+    assert shown == ["240 photos added, 3 updated.", "2 files could not be read: Show skipped files says why."]
+    assert summary_for_window(IndexSummary(unchanged=7).lines())[0] == ["No new or changed photos."]
+    for line in shown:
+        assert not STATISTICS.search(line), line
+
+
+def test_a_summary_the_table_does_not_know_is_shown_as_it_is() -> None:
+    assert summary_for_window(["“Beach”: +2 photos"]) == (["“Beach”: +2 photos"], [])
 
 
 def test_recluster_with_nothing_embedded_names_rescan_folders(service: LibraryService, qtbot) -> None:
