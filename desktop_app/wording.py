@@ -187,8 +187,8 @@ def lines_for_window(lines: list[str]) -> list[str]:
     return [line_for_window(line) for line in lines]
 
 
-def _plural(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one if count == 1 else many or one + 's'}"
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' * (count != 1)}"
 
 
 def _sorted_into(m: re.Match[str]) -> str:
@@ -208,16 +208,18 @@ def _album_counts(m: re.Match[str]) -> str | None:
 
 
 def _indexed(m: re.Match[str]) -> str:
-    counts = [
-        (int(m[key]), word)
-        for key, word in (("added", "added"), ("updated", "updated"), ("moved", "moved"), ("removed", "removed"))
-    ]
-    done = [f"{count} {word}" for count, word in counts if count]
+    done = [(int(m[word]), word) for word in ("added", "updated", "moved", "removed") if int(m[word])]
     if not done:
         return "No new or changed photos."
-    first, word = next((count, word) for count, word in counts if count)
-    head = f"{_plural(first, 'photo')} {word}"
-    return sentence(", ".join([head, *done[1:]]))
+    (first, word), rest = done[0], done[1:]
+    return sentence(", ".join([f"{_plural(first, 'photo')} {word}", *(f"{count} {w}" for count, w in rest)]))
+
+
+def _new_photos(m: re.Match[str]) -> str | None:
+    joined, waiting = int(m[1]), int(m[2])
+    parts = [f"{_plural(joined, 'new photo')} joined albums"] if joined else []
+    parts += [f"{waiting} wait in Other"] if waiting else []
+    return sentence(", ".join(parts)) or None
 
 
 # The engine's lines of counts and seconds, as the window's summary says them: (pattern, sentence or None to
@@ -263,16 +265,7 @@ _SUMMARY: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str | None]]] = 
     ),
     (
         re.compile(r"^new photos: (\d+) joined albums, (\d+) wait in Other$"),
-        lambda m: sentence(
-            ", ".join(
-                p
-                for p in (
-                    f"{_plural(int(m[1]), 'new photo')} joined albums" if int(m[1]) else "",
-                    f"{m[2]} wait in Other" if int(m[2]) else "",
-                )
-                if p
-            )
-        ),
+        _new_photos,
     ),
 ]
 
