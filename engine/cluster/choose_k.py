@@ -1,6 +1,7 @@
 """Choosing the number of clusters, without retraining (algorithms.md §4): by minimum coding length, raised to
 the number of blocks under a clear gap in the spectrum of the learned membership when that is larger, then moved
-along the curve to where the albums are clearly more distinct in the pretrained features."""
+along the curve to where the albums are clearly more distinct in the pretrained features (a k above judged also by
+how distinctly k-means groups the same photos there)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.cluster.coding_rate import EPS2, coding_length
-from engine.cluster.separation import album_silhouette
+from engine.cluster.separation import album_silhouette, grouping_silhouette
 from engine.cluster.spectral import SpectralEmbedding, spectral_labels
 from engine.progress import ProgressReporter, check_cancelled
 
@@ -102,22 +103,37 @@ def automatic_k(
     return k
 
 
-def most_distinct_k(albums: dict[int, np.ndarray], x: np.ndarray, k: int) -> int:
+def most_distinct_k(albums: dict[int, np.ndarray], x: np.ndarray, k: int, seeds: list[int]) -> int:
     """Among the partitions `albums` (k → album label of each row of `x`, −1 for photos that go to Other), the k
     whose albums are most distinct in the pretrained features `x`, less `SEPARATION_STEP` per step away from `k`;
     `k` itself when it is 1 (one cluster has no silhouette).
 
-    Z and Π can both prefer merging two albums whose photos are alike but not the same (a yellow ring and an
-    orange one), or splitting a large album; the features CLIP gave, measured by the mean cosine silhouette,
-    are the independent witness. Each k is judged by the albums it makes: photos it sends to Other (a diffuse
-    cloud of odd photos, §3.7) take no part. The step cost keeps small differences from moving k far.
+    Z and Π can merge two albums whose photos are alike but not the same (a blue square and a blue hexagon) or
+    split a large album; the features CLIP gave, measured by the mean cosine silhouette, are the independent
+    witness. Each k is judged by the albums it makes: photos it sends to Other (a diffuse cloud of odd photos,
+    §3.7) take no part. The step cost keeps small differences from moving k far.
+
+    A head that merges a pair tends to merge it at every k near the truth, splitting another album instead, so
+    its own partition at the true k is poor too. A k above `k`, up to twice it (every album a merged pair), is
+    therefore judged by the more distinct of its own albums and k-means' grouping of the same photos into as
+    many (`grouping_silhouette`), which separates such a pair. Elsewhere the albums alone judge: below `k` the
+    silhouette favours the coarser of two levels (one album per colour over albums of colour and shape), and
+    k-means in `x` finds that level cleanly where the head, which keeps the finer one, does not.
     """
     if k < 2:
         return k
-    score = {key: album_silhouette(x, labels) for key, labels in albums.items() if key >= 2}
-    if score.get(k, -1.0) <= -1.0:
+
+    def score(key: int, labels: np.ndarray) -> float:
+        own = album_silhouette(x, labels)
+        if not k < key <= 2 * k:
+            return own
+        kept = np.asarray(labels) >= 0
+        return max(own, grouping_silhouette(x[kept], len(np.unique(labels[kept])), seeds))
+
+    score_of = {key: score(key, labels) for key, labels in albums.items() if key >= 2}
+    if score_of.get(k, -1.0) <= -1.0:
         return k  # k's albums cannot be judged (one album and Other): nothing to compare with
-    return max(score, key=lambda key: (score[key] - SEPARATION_STEP * abs(key - k), -abs(key - k)))
+    return max(score_of, key=lambda key: (score_of[key] - SEPARATION_STEP * abs(key - k), -abs(key - k)))
 
 
 def _read_out(

@@ -370,7 +370,7 @@ class CPPClusterer(ClustererParams):
             self.n_clusters_ = chosen
         else:
             albums = {k: self._sample_albums(k) for k in self._curve.labels}
-            self.n_clusters_ = most_distinct_k(albums, x[sample], chosen)
+            self.n_clusters_ = most_distinct_k(albums, x[sample], chosen, self._seeds)
 
     def _check_params(self, n: int) -> None:
         k = self.n_clusters

@@ -13,7 +13,7 @@ from engine.cluster.choose_k import (
     most_distinct_k,
     spectral_gap,
 )
-from engine.cluster.separation import album_silhouette
+from engine.cluster.separation import album_silhouette, grouping_silhouette
 from engine.cluster.spectral import spectral_embedding
 from engine.progress import NullProgress
 from tests.engine.cluster.partitions import block_affinity, same_partition
@@ -132,32 +132,90 @@ def _partitions(truth: np.ndarray) -> dict[int, np.ndarray]:
     return {2: np.minimum(truth, 1), 3: np.minimum(truth, 2), 4: truth, 5: split}
 
 
+SEEDS = [0, 1, 2]
+
+
 @pytest.mark.parametrize("chosen", [3, 4, 5])
 def test_k_moves_to_where_the_albums_are_clearly_more_distinct(chosen: int) -> None:
     x, truth = _four_albums()
-    assert most_distinct_k(_partitions(truth), x, chosen) == 4
+    assert most_distinct_k(_partitions(truth), x, chosen, SEEDS) == 4
+
+
+def test_a_pair_the_head_merges_at_every_k_is_judged_by_what_the_features_allow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import engine.cluster.choose_k as choose_k
+
+    x, truth = _four_albums()
+    merged = np.minimum(truth, 2)  # albums 2 and 3 as one
+    poor = merged.copy()
+    poor[np.flatnonzero(truth == 0)[::2]] = 3  # the head's 4: the pair still merged, another album split instead
+    assert album_silhouette(x, poor) < album_silhouette(x, merged)
+    # k-means in the features separates the pair, so 4 albums can be more distinct than 3: k moves to 4.
+    assert most_distinct_k({3: merged, 4: poor}, x, 3, SEEDS) == 4
+    # Judged by the head's own partitions only, 4 would look worse than 3.
+    monkeypatch.setattr(choose_k, "grouping_silhouette", lambda rows, groups, seeds: -1.0)
+    assert most_distinct_k({3: merged, 4: poor}, x, 3, SEEDS) == 3
+
+
+def test_where_k_means_groups_worse_the_heads_own_albums_speak(monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.cluster.choose_k as choose_k
+
+    x, truth = _four_albums()
+    asked: list[tuple[int, int]] = []
+
+    def poor_grouping(rows: np.ndarray, groups: int, seeds: list[int]) -> float:
+        asked.append((len(rows), groups))
+        return 0.0  # albums curved in feature space, which k-means cuts across
+
+    monkeypatch.setattr(choose_k, "grouping_silhouette", poor_grouping)
+    assert most_distinct_k(_partitions(truth), x, 3, SEEDS) == 4
+    assert asked == [(160, 4), (160, 5)]  # only the ks above the head's k are grouped
+    asked.clear()
+    most_distinct_k(_partitions(truth), x, 2, SEEDS)
+    assert asked == [(160, 3), (160, 4)]  # and up to twice it: every album a merged pair
+
+
+def _two_levels(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two kinds of photo far apart, each of three albums: clothes (shirts, coats, dresses) and shoes."""
+    rng = np.random.default_rng(seed)
+    kinds = rng.standard_normal((2, 32)) * 4
+    albums = np.concatenate([kind + rng.standard_normal((3, 32)) for kind in kinds])
+    truth = np.repeat(np.arange(6), 30)
+    return albums[truth] + 0.6 * rng.standard_normal((len(truth), 32)), truth
+
+
+def test_fewer_albums_are_judged_by_the_heads_own_albums_alone() -> None:
+    x, truth = _two_levels()
+    kinds = truth // 3
+    # k-means finds the coarser level cleanly, and the silhouette favours it over the six albums.
+    assert grouping_silhouette(x, 2, SEEDS) > album_silhouette(x, truth) + 0.1
+    mixed = truth % 2  # the head's own partition at k = 2 is not the coarser level
+    assert most_distinct_k({2: mixed, 6: truth}, x, 6, SEEDS) == 6
+    assert most_distinct_k({2: kinds, 6: truth}, x, 6, SEEDS) == 2  # its own coarser albums still may win
 
 
 def test_each_step_away_costs_separation(monkeypatch: pytest.MonkeyPatch) -> None:
     import engine.cluster.choose_k as choose_k
 
+    monkeypatch.setattr(choose_k, "grouping_silhouette", lambda rows, groups, seeds: -1.0)  # the albums alone
     x, truth = _four_albums()
     nudged = truth.copy()
     nudged[:2] = [4, 5]  # k = 6: two photos alone, a little less distinct than the truth two steps away
     gain = album_silhouette(x, truth) - album_silhouette(x, nudged)
     assert gain > 0
     monkeypatch.setattr(choose_k, "SEPARATION_STEP", gain)  # two steps cost twice the gain: stay
-    assert most_distinct_k({4: truth, 6: nudged}, x, 6) == 6
+    assert most_distinct_k({4: truth, 6: nudged}, x, 6, SEEDS) == 6
     monkeypatch.setattr(choose_k, "SEPARATION_STEP", gain / 4)  # two steps cost half of it: move
-    assert most_distinct_k({4: truth, 6: nudged}, x, 6) == 4
+    assert most_distinct_k({4: truth, 6: nudged}, x, 6, SEEDS) == 4
     assert SEPARATION_STEP == 0.01
 
 
 def test_one_cluster_stays_and_photos_in_other_take_no_part() -> None:
     x, truth = _four_albums()
-    assert most_distinct_k(_partitions(truth), x, 1) == 1  # one cluster has no silhouette to compare
+    assert most_distinct_k(_partitions(truth), x, 1, SEEDS) == 1  # one cluster has no silhouette to compare
     # Odd photos sent to Other by k = 5 do not count against it: its albums are the four true ones.
     odd = np.random.default_rng(1).standard_normal((12, 32)) * 3
     x_odd = np.concatenate([x, odd])
     albums = {4: np.concatenate([truth, np.zeros(12, int)]), 5: np.concatenate([truth, np.full(12, -1)])}
-    assert most_distinct_k(albums, x_odd, 4) == 5
+    assert most_distinct_k(albums, x_odd, 4, SEEDS) == 5

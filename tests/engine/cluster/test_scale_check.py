@@ -37,7 +37,7 @@ def test_small_albums_made_of_variants_are_not_split_into_them(seed: int, monkey
     x, _ = _sub_mode_library([24, 8, 8, 24], seed)
     kept = CPPClusterer(random_state=0, device="cpu").fit(x)
     monkeypatch.setattr(estimator_module, "SCALE_CHECK_MAX", 0)
-    monkeypatch.setattr(estimator_module, "most_distinct_k", lambda albums, x, k: k)  # the head's own k
+    monkeypatch.setattr(estimator_module, "most_distinct_k", lambda albums, x, k, seeds: k)  # the head's own k
     fine_only = CPPClusterer(random_state=0, device="cpu").fit(x)
     # The default temperature's head splits the four albums into their variants; the coarser one does not.
     assert fine_only.n_clusters_ >= 9
@@ -113,7 +113,7 @@ def test_from_the_bound_on_k_moves_along_one_heads_curve(monkeypatch: pytest.Mon
     x, _ = _sub_mode_library([24, 8, 8, 24], 0)
     asked: list[int] = []
 
-    def most_distinct_k(albums: dict[int, np.ndarray], features: np.ndarray, k: int) -> int:
+    def most_distinct_k(albums: dict[int, np.ndarray], features: np.ndarray, k: int, seeds: list[int]) -> int:
         asked.append(len(features))
         assert set(albums) == set(fitted._curve.labels) and all(len(a) == len(x) for a in albums.values())
         return max(albums)
