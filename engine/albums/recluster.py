@@ -246,6 +246,7 @@ def commit_clustering(
         coding_lengths=dict(curve),
     )
     blob = serialise_estimator(estimator)
+    names_before = catalog.albums.live_names()
     with catalog.albums.action(*action):
         ids: dict[AlbumKey, int | None] = {None: None}
         ids.update({a: a for a in albums})
@@ -277,7 +278,7 @@ def commit_clustering(
             summary.shrunk[album] = -delta
     summary.other = sum(1 for target in final.values() if target is None)
     summary.kept_decisions = sum(1 for h, (_, source) in members.items() if source == "user" and h in labels)
-    summary.changes = change_lines(catalog, members, summary.created, summary.retired)
+    summary.changes = change_lines(catalog, members, summary.created, summary.retired, names_before)
     summary.seconds = time.monotonic() - started
     if naming is None:
         summary.naming = "albums are not named: the model is unavailable (run photoatlas name later)"
@@ -288,10 +289,19 @@ MAX_CHANGE_LINES = 8
 
 
 def change_lines(
-    catalog: Catalog, before: dict[str, tuple[int | None, str]], created: list[int], retired: list[int]
+    catalog: Catalog,
+    before: dict[str, tuple[int | None, str]],
+    created: list[int],
+    retired: list[int],
+    names_before: dict[int, str] | None = None,
 ) -> list[str]:
     """What an action did to the albums, by name: "“Beach · Jul 2023”: +12 photos, −3", "2 new albums: …",
-    "Your 5 albums are unchanged"."""
+    "Your 5 albums are unchanged".
+
+    An album the action renamed (an automatic name that now fits another album's photos better) is named as
+    the user knew it, "“Beach” is now “Dunes · Jul 2023”: +4 photos, −9": otherwise a new album could appear
+    under the name an album had a moment ago, with nothing to say where that album went.
+    """
     from engine.albums.store import AlbumStore
 
     after = {h: album for h, (album, _) in catalog.albums.placements().items()}
@@ -307,16 +317,19 @@ def change_lines(
                 lost[old] += 1
     titles = {a.id: a.title for a in AlbumStore(catalog).albums() if a.id is not None}
     owned = {a for a, flags in catalog.albums.live_states().items() if flags.user_owned}
+    names_now = catalog.albums.live_names()
+    renamed = {a: old for a, old in (names_before or {}).items() if names_now.get(a, old) != old}
     lines = []
     if created:
         names = ", ".join(f"“{titles[a]}”" for a in created if a in titles)
         lines.append(f"{len(created)} new album{'s' * (len(created) != 1)}: {names}")
-    changed = [a for a in titles if a not in created and (gained[a] or lost[a])]
+    changed = [a for a in titles if a not in created and (gained[a] or lost[a] or a in renamed)]
     changed.sort(key=lambda a: -(gained[a] + lost[a]))
     for album in changed[:MAX_CHANGE_LINES]:
         parts = [f"+{gained[album]} photo{'s' * (gained[album] != 1)}"] if gained[album] else []
         parts += [f"−{lost[album]}"] if lost[album] else []
-        lines.append(f"“{titles[album]}”: {', '.join(parts)}")
+        known = f"“{renamed[album]}” is now “{titles[album]}”" if album in renamed else f"“{titles[album]}”"
+        lines.append(f"{known}: {', '.join(parts)}" if parts else known)
     if len(changed) > MAX_CHANGE_LINES:
         lines.append(f"and {len(changed) - MAX_CHANGE_LINES} more albums changed")
     if retired:

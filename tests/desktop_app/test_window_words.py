@@ -117,6 +117,8 @@ def test_summaries_are_sentences_with_the_engine_lines_behind_show_details() -> 
 
 def test_a_summary_the_table_does_not_know_is_shown_as_it_is() -> None:
     assert summary_for_window(["“Beach”: +2 photos"]) == (["“Beach”: +2 photos"], [])
+    renamed = "“Beach” is now “Dunes · Jul 2023”: +4 photos, −9"  # an album the re-cluster renamed
+    assert summary_for_window([renamed]) == ([renamed], [])
 
 
 def test_recluster_with_nothing_embedded_names_rescan_folders(service: LibraryService, qtbot) -> None:
