@@ -293,7 +293,7 @@ def change_lines(
     before: dict[str, tuple[int | None, str]],
     created: list[int],
     retired: list[int],
-    names_before: dict[int, str] | None = None,
+    names_before: dict[int, str],
 ) -> list[str]:
     """What an action did to the albums, by name: "“Beach · Jul 2023”: +12 photos, −3", "2 new albums: …",
     "Your 5 albums are unchanged".
@@ -318,7 +318,7 @@ def change_lines(
     titles = {a.id: a.title for a in AlbumStore(catalog).albums() if a.id is not None}
     owned = {a for a, flags in catalog.albums.live_states().items() if flags.user_owned}
     names_now = catalog.albums.live_names()
-    renamed = {a: old for a, old in (names_before or {}).items() if names_now.get(a, old) != old}
+    renamed = {a: old for a, old in names_before.items() if names_now.get(a, old) != old}
     lines = []
     if created:
         names = ", ".join(f"“{titles[a]}”" for a in created if a in titles)
