@@ -250,7 +250,7 @@ def commit_clustering(
     with catalog.albums.action(*action):
         ids: dict[AlbumKey, int | None] = {None: None}
         ids.update({a: a for a in albums})
-        taken = {name.casefold() for name in catalog.albums.live_names().values()}
+        taken = {name.casefold() for name in names_before.values()}
         for key in plan.new_albums:
             ids[key] = catalog.albums.create(_provisional_name(taken))
             summary.created.append(ids[key])
