@@ -333,12 +333,39 @@ def change_lines(
     if len(changed) > MAX_CHANGE_LINES:
         lines.append(f"and {len(changed) - MAX_CHANGE_LINES} more albums changed")
     if retired:
-        names = ", ".join(f"“{catalog.albums.fields(a, ['name'])['name']}”" for a in retired)
+        names = ", ".join(
+            f"“{catalog.albums.fields(a, ['name'])['name']}”{_where_photos_went(a, was, after, titles)}"
+            for a in retired
+        )
         lines.append(f"{len(retired)} album{'s' * (len(retired) != 1)} emptied and removed: {names}")
     steady = [a for a in owned if a in titles and not (gained[a] or lost[a])]
     if steady:
         lines.append(f"Your {len(steady)} album{'s' * (len(steady) != 1)} kept every photo")
     return lines
+
+
+def _where_photos_went(
+    album: int, was: dict[str, int | None], after: dict[str, int | None], titles: dict[int, str]
+) -> str:
+    """Where an emptied album's photos went, as the user can find them: " (into “Beach · Jul 2023”)",
+    " (mostly into …)", " (into Other)", " (spread over 3 albums and Other)"; "" when it held none.
+
+    Without it an emptied album's name can seem to vanish while another album takes it: two alike albums
+    merged, and the merged album's automatic name is the emptied one's.
+    """
+    went = Counter(after.get(h) if after.get(h) in titles else None for h, old in was.items() if old == album)
+    if not went:
+        return ""
+    (target, count), total = went.most_common(1)[0], sum(went.values())
+    place = f"“{titles[target]}”" if target is not None else "Other"
+    if count == total:
+        return f" (into {place})"
+    if 2 * count > total:
+        return f" (mostly into {place})"
+    albums = [t for t in went if t is not None]
+    if len(albums) == 1:
+        return f" (into “{titles[albums[0]]}” and Other)"
+    return f" (spread over {len(albums)} albums{' and Other' * (None in went)})"
 
 
 def _provisional_name(taken: set[str]) -> str:

@@ -93,13 +93,14 @@ def test_summaries_are_sentences_with_the_engine_lines_behind_show_details() -> 
     naming = NamingSummary(clusters=9, generic=0, terms=3509, seconds=0.1, albums=8, renamed=(("Album 1", "Beach"),))
     recluster = ReclusterSummary(
         photos=240, k=9, chosen=True, albums=8, grown={1: 20}, retired=[2], other=5, kept_decisions=2, seconds=3.3,
-        naming=naming.lines()[0], changes=["“Beach”: +20 photos", "1 album emptied and removed: “Dunes”"],
+        naming=naming.lines()[0],
+        changes=["“Beach”: +20 photos", "1 album emptied and removed: “Dunes” (into “Beach”)"],
     )  # fmt: skip
     lines = lines_for_window([*recluster.changes, *recluster.lines()[:3], *naming.lines()[1:]])
     shown, details = summary_for_window(lines)
     assert shown == [
         "“Beach”: +20 photos",
-        "1 album emptied and removed: “Dunes”",
+        "1 album emptied and removed: “Dunes” (into “Beach”)",
         "240 photos sorted into 8 albums.",
         "5 photos fit no album and wait in Other. 2 placements of yours kept.",
         "8 albums named.",

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import pytest
+
 from engine.albums.recluster import change_lines
 from engine.catalog.albums import MachineName
 from tests.engine.albums.test_album_properties import fake_photos
 
 
-def _two_albums(library) -> tuple[int, int]:
-    photos = fake_photos(library, seed=0, blobs=2)
-    photos.add([0] * 12 + [1] * 12)
-    library.recluster(2)
+def _albums(library, count: int = 2) -> list[int]:
+    photos = fake_photos(library, seed=0, blobs=count)
+    photos.add([blob for blob in range(count) for _ in range(12)])
+    library.recluster(count)
     albums = sorted(library.catalog.albums.live_names())
-    assert len(albums) == 2
-    return albums[0], albums[1]
+    assert len(albums) == count
+    return albums
+
+
+def _two_albums(library) -> tuple[int, int]:
+    first, second = _albums(library)
+    return first, second
 
 
 def test_an_album_the_action_renamed_is_named_as_the_user_knew_it(library) -> None:
@@ -59,3 +66,30 @@ def test_an_album_only_renamed_is_listed_too(library) -> None:
     title = next(a.title for a in library.albums.albums() if a.id == first)
     assert title.startswith("Cactus")
     assert change_lines(catalog, before, [], [], names_before) == [f"“{names_before[first]}” is now “{title}”"]
+
+
+@pytest.mark.parametrize(
+    ("to_other", "to_third", "where"),
+    [
+        (0, 0, "into “{second}”"),
+        (0.25, 0, "mostly into “{second}”"),
+        (1, 0, "into Other"),
+        (0.5, 0, "into “{second}” and Other"),
+        (0.2, 0.4, "spread over 2 albums and Other"),
+    ],
+)
+def test_an_emptied_album_says_where_its_photos_went(library, to_other: float, to_third: float, where: str) -> None:
+    # Two alike albums merged: the merged album may take the emptied one's automatic name, so the emptied
+    # album's line says where its photos are. The shares are of the emptied album's photos.
+    first, second, third = _albums(library, 3)
+    catalog = library.catalog
+    before, names_before = catalog.albums.placements(), catalog.albums.live_names()
+    members = [h for h, (album, _) in before.items() if album == first]
+    other, moved = round(to_other * len(members)), round((to_other + to_third) * len(members))
+    with catalog.albums.action("recluster", "a stand-in for a re-cluster that empties an album"):
+        for i, h in enumerate(members):
+            catalog.albums.machine_place(h, None if i < other else third if i < moved else second)
+        catalog.albums.retire([first])
+    titles = {a.id: a.title for a in library.albums.albums() if a.id is not None}
+    lines = change_lines(catalog, before, [], [first], names_before)
+    assert lines[-1] == f"1 album emptied and removed: “{names_before[first]}” ({where.format(second=titles[second])})"
