@@ -333,9 +333,13 @@ def change_lines(
     if len(changed) > MAX_CHANGE_LINES:
         lines.append(f"and {len(changed) - MAX_CHANGE_LINES} more albums changed")
     if retired:
+        # Where each emptied album's photos are now, in one pass over the library (None: Other).
+        went: dict[int, Counter[int | None]] = {a: Counter() for a in retired}
+        for h, old in was.items():
+            if old in went:
+                went[old][after.get(h) if after.get(h) in titles else None] += 1
         names = ", ".join(
-            f"“{catalog.albums.fields(a, ['name'])['name']}”{_where_photos_went(a, was, after, titles)}"
-            for a in retired
+            f"“{catalog.albums.fields(a, ['name'])['name']}”{_where_photos_went(went[a], titles)}" for a in retired
         )
         lines.append(f"{len(retired)} album{'s' * (len(retired) != 1)} emptied and removed: {names}")
     steady = [a for a in owned if a in titles and not (gained[a] or lost[a])]
@@ -344,16 +348,14 @@ def change_lines(
     return lines
 
 
-def _where_photos_went(
-    album: int, was: dict[str, int | None], after: dict[str, int | None], titles: dict[int, str]
-) -> str:
-    """Where an emptied album's photos went, as the user can find them: " (into “Beach · Jul 2023”)",
-    " (mostly into …)", " (into Other)", " (spread over 3 albums and Other)"; "" when it held none.
+def _where_photos_went(went: Counter[int | None], titles: dict[int, str]) -> str:
+    """Where an emptied album's photos went (`went`: live album, or None for Other → how many), as the user can
+    find them: " (into “Beach · Jul 2023”)", " (mostly into …)", " (into Other)", " (spread over 3 albums and
+    Other)"; "" when it held none.
 
     Without it an emptied album's name can seem to vanish while another album takes it: two alike albums
     merged, and the merged album's automatic name is the emptied one's.
     """
-    went = Counter(after.get(h) if after.get(h) in titles else None for h, old in was.items() if old == album)
     if not went:
         return ""
     (target, count), total = went.most_common(1)[0], sum(went.values())

@@ -18,13 +18,8 @@ def _albums(library, count: int = 2) -> list[int]:
     return albums
 
 
-def _two_albums(library) -> tuple[int, int]:
-    first, second = _albums(library)
-    return first, second
-
-
 def test_an_album_the_action_renamed_is_named_as_the_user_knew_it(library) -> None:
-    first, second = _two_albums(library)
+    first, second = _albums(library)
     catalog = library.catalog
     before, names_before = catalog.albums.placements(), catalog.albums.live_names()
     with catalog.albums.action("recluster", "a stand-in for a re-cluster"):
@@ -58,7 +53,7 @@ def test_an_album_the_action_renamed_is_named_as_the_user_knew_it(library) -> No
 
 
 def test_an_album_only_renamed_is_listed_too(library) -> None:
-    first, _ = _two_albums(library)
+    first, _ = _albums(library)
     catalog = library.catalog
     before, names_before = catalog.albums.placements(), catalog.albums.live_names()
     with catalog.albums.action("recluster", "a stand-in for a re-cluster"):
